@@ -1,0 +1,15 @@
+/* Commands of the funky program. Each returns the process exit status:
+ * 0 ok, 1 user error (the message says what and how to fix), 2 internal. */
+#ifndef FK_CLI_CLI_H
+#define FK_CLI_CLI_H
+
+#include "core/error.h"
+
+int fk_cli_run(int argc, char **argv);
+int fk_cli_render(int argc, char **argv);
+int fk_cli_bench(int argc, char **argv);
+int fk_cli_info(int argc, char **argv);
+/* Prints "funky: <message>" and returns the exit status for e. */
+int fk_cli_fail(const fk_err *e);
+
+#endif

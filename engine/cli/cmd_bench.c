@@ -1,0 +1,12 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int fk_cli_bench_audio(int argc, char **argv);
+
+int fk_cli_bench(int argc, char **argv) {
+  if (argc >= 1 && !strcmp(argv[0], "audio")) return fk_cli_bench_audio(argc - 1, argv + 1);
+  fprintf(stderr, "funky bench: name a benchmark: audio\n");
+  return 1;
+}

@@ -1,0 +1,48 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "render/render.h"
+
+int fk_cli_render(int argc, char **argv) {
+  fk_render_opts o = {.first = -1, .last = -1};
+  const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+  fk_err e = {0};
+  if (!sets) return fk_cli_fail(&(fk_err){FK_EINTERNAL, "out of memory"});
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    int has_value = i + 1 < argc;
+    if (!strcmp(a, "--set") && has_value) {
+      sets[o.n_sets++] = argv[++i];
+    } else if (!strncmp(a, "--set=", 6)) {
+      sets[o.n_sets++] = a + 6;
+    } else if (!strcmp(a, "--out") && has_value) {
+      o.out_dir = argv[++i];
+    } else if (!strcmp(a, "--frames") && has_value) {
+      if (fk_render_parse_range(argv[++i], &o.first, &o.last, &e)) break;
+    } else if (!strcmp(a, "--quiet")) {
+      o.quiet = 1;
+    } else if (!strcmp(a, "--no-video")) {
+      o.no_video = 1;
+    } else if (a[0] == '-' && a[1]) {
+      fk_err_set(&e, FK_EUSER, "render: unknown or incomplete option '%s'; see funky --help", a);
+      break;
+    } else if (!o.recipe) {
+      o.recipe = a;
+    } else {
+      fk_err_set(&e, FK_EUSER, "render: more than one recipe given ('%s' and '%s')", o.recipe, a);
+      break;
+    }
+  }
+  if (!e.code && !o.recipe)
+    fk_err_set(&e, FK_EUSER, "render: give a recipe, e.g. funky render scripts/funky.lua");
+  o.sets = sets;
+  fk_render_result r;
+  if (!e.code && fk_render(&o, &r, &e) == FK_OK) {
+    fprintf(stderr, "funky: %zu frames in %.1f s%s%s\n", r.frames, r.seconds,
+            r.video[0] ? " -> " : "", r.video);
+  }
+  free(sets);
+  return e.code ? fk_cli_fail(&e) : 0;
+}

@@ -1,0 +1,328 @@
+/* Block sub-allocator. Each block is one VkDeviceMemory of a memory type;
+ * free space is a sorted list of ranges, first fit, merged on free. Blocks
+ * are 64 MiB (or the request, if larger) and are given back when empty,
+ * except the first of each kind, which most passes reuse. */
+#include "gpu/memory.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCK_BYTES ((VkDeviceSize)64 << 20)
+#define MAX_RANGES 256
+
+typedef struct range {
+  VkDeviceSize off, size;
+} range;
+
+struct fk_vk_block {
+  VkDeviceMemory mem;
+  VkDeviceSize size;
+  uint32_t type;
+  int kind;
+  void *map;
+  range free[MAX_RANGES];
+  uint32_t n_free;
+  uint32_t live;
+  fk_vk_block *next;
+};
+
+struct fk_vk_allocator {
+  fk_vk *vk;
+  fk_vk_block *blocks;
+  VkDeviceSize used, peak;
+  uint32_t n_blocks;
+};
+
+int fk_vk_allocator_new(fk_vk *vk, fk_vk_allocator **out, fk_err *e) {
+  fk_vk_allocator *a = fk_zalloc(1, sizeof *a);
+  if (!a) return fk_err_oom(e, "the GPU allocator", sizeof *a);
+  a->vk = vk;
+  *out = a;
+  return FK_OK;
+}
+
+static void block_free(fk_vk *vk, fk_vk_block *b) {
+  if (b->map) vkUnmapMemory(vk->device, b->mem);
+  vkFreeMemory(vk->device, b->mem, NULL);
+  free(b);
+}
+
+void fk_vk_allocator_free(fk_vk_allocator *a) {
+  if (!a) return;
+  for (fk_vk_block *b = a->blocks, *n; b; b = n) {
+    n = b->next;
+    block_free(a->vk, b);
+  }
+  free(a);
+}
+
+VkDeviceSize fk_vk_allocator_used(const fk_vk_allocator *a) { return a->used; }
+VkDeviceSize fk_vk_allocator_peak(const fk_vk_allocator *a) { return a->peak; }
+uint32_t fk_vk_allocator_blocks(const fk_vk_allocator *a) { return a->n_blocks; }
+
+static int find_type(const fk_vk *vk, uint32_t bits, int kind, uint32_t *type) {
+  VkMemoryPropertyFlags want = kind == FK_VK_HOST_VISIBLE
+                                   ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                         VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                   : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  for (uint32_t i = 0; i < vk->mem.memoryTypeCount; i++)
+    if ((bits & (1u << i)) && (vk->mem.memoryTypes[i].propertyFlags & want) == want) {
+      *type = i;
+      return 0;
+    }
+  /* Device-local may be absent (some integrated GPUs): any type will do. */
+  if (kind == FK_VK_DEVICE_LOCAL)
+    for (uint32_t i = 0; i < vk->mem.memoryTypeCount; i++)
+      if (bits & (1u << i)) {
+        *type = i;
+        return 0;
+      }
+  return -1;
+}
+
+static int block_take(fk_vk_block *b, VkDeviceSize size, VkDeviceSize align, VkDeviceSize *off) {
+  for (uint32_t i = 0; i < b->n_free; i++) {
+    range *r = &b->free[i];
+    VkDeviceSize start = (r->off + align - 1) / align * align;
+    if (start + size > r->off + r->size) continue;
+    VkDeviceSize end = start + size, rend = r->off + r->size;
+    if (start > r->off && end < rend) { /* splits in two */
+      if (b->n_free == MAX_RANGES) continue;
+      memmove(&b->free[i + 2], &b->free[i + 1], (b->n_free - i - 1) * sizeof *r);
+      b->free[i + 1] = (range){end, rend - end};
+      r->size = start - r->off;
+      b->n_free++;
+    } else if (start > r->off) {
+      r->size = start - r->off;
+    } else if (end < rend) {
+      r->off = end;
+      r->size = rend - end;
+    } else {
+      memmove(r, r + 1, (b->n_free - i - 1) * sizeof *r);
+      b->n_free--;
+    }
+    *off = start;
+    return 0;
+  }
+  return -1;
+}
+
+static void block_give(fk_vk_block *b, VkDeviceSize off, VkDeviceSize size) {
+  uint32_t i = 0;
+  while (i < b->n_free && b->free[i].off < off) i++;
+  int merge_prev = i > 0 && b->free[i - 1].off + b->free[i - 1].size == off;
+  int merge_next = i < b->n_free && off + size == b->free[i].off;
+  if (merge_prev && merge_next) {
+    b->free[i - 1].size += size + b->free[i].size;
+    memmove(&b->free[i], &b->free[i + 1], (b->n_free - i - 1) * sizeof(range));
+    b->n_free--;
+  } else if (merge_prev) {
+    b->free[i - 1].size += size;
+  } else if (merge_next) {
+    b->free[i].off = off;
+    b->free[i].size += size;
+  } else if (b->n_free < MAX_RANGES) {
+    memmove(&b->free[i + 1], &b->free[i], (b->n_free - i) * sizeof(range));
+    b->free[i] = (range){off, size};
+    b->n_free++;
+  } /* else: the range is lost until the block empties (never seen: 256 ranges) */
+}
+
+static int block_new(fk_vk_allocator *a, VkDeviceSize size, uint32_t type, int kind,
+                     fk_vk_block **out, fk_err *e) {
+  fk_vk *vk = a->vk;
+  fk_vk_block *b = fk_zalloc(1, sizeof *b);
+  if (!b) return fk_err_oom(e, "a GPU memory block", sizeof *b);
+  b->size = size < BLOCK_BYTES ? BLOCK_BYTES : size;
+  VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                             .allocationSize = b->size,
+                             .memoryTypeIndex = type};
+  VkResult r = vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+  if (r != VK_SUCCESS && b->size > size) { /* retry with just what is needed */
+    b->size = size;
+    ai.allocationSize = size;
+    r = vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+  }
+  if (r != VK_SUCCESS) {
+    free(b);
+    return fk_vk_fail(e, r, "allocating GPU memory");
+  }
+  if (kind == FK_VK_HOST_VISIBLE) {
+    r = vkMapMemory(vk->device, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map);
+    if (r != VK_SUCCESS) {
+      vkFreeMemory(vk->device, b->mem, NULL);
+      free(b);
+      return fk_vk_fail(e, r, "mapping GPU memory");
+    }
+  }
+  b->type = type;
+  b->kind = kind;
+  b->free[0] = (range){0, b->size};
+  b->n_free = 1;
+  b->next = a->blocks;
+  a->blocks = b;
+  a->n_blocks++;
+  *out = b;
+  return FK_OK;
+}
+
+int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buffer *out,
+                     fk_err *e) {
+  fk_vk *vk = a->vk;
+  memset(out, 0, sizeof *out);
+  if (size == 0) size = 4;
+  if (size > vk->caps.max_storage_range)
+    return fk_err_set(e, FK_EINTERNAL,
+                      "a %.1f MiB buffer exceeds this device's maxStorageBufferRange (%.0f MiB); "
+                      "the op must split it",
+                      (double)size / 1048576.0, (double)vk->caps.max_storage_range / 1048576.0);
+  VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                           .size = size,
+                           .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                    VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                    VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                           .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+  VkResult r = vkCreateBuffer(vk->device, &bi, NULL, &out->buf);
+  if (r != VK_SUCCESS) return fk_vk_fail(e, r, "creating a GPU buffer");
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(vk->device, out->buf, &req);
+  uint32_t type;
+  if (find_type(vk, req.memoryTypeBits, kind, &type) != 0) {
+    vkDestroyBuffer(vk->device, out->buf, NULL);
+    return fk_err_set(e, FK_EINTERNAL, "Vulkan: no memory type fits a %s buffer",
+                      kind == FK_VK_HOST_VISIBLE ? "host-visible" : "device-local");
+  }
+  VkDeviceSize align = req.alignment ? req.alignment : 1;
+  VkDeviceSize span = (req.size + align - 1) / align * align;
+  fk_vk_block *b = a->blocks;
+  VkDeviceSize off = 0;
+  for (; b; b = b->next)
+    if (b->type == type && b->kind == kind && block_take(b, span, align, &off) == 0) break;
+  if (!b) {
+    int rc = block_new(a, span, type, kind, &b, e);
+    if (rc == FK_OK && block_take(b, span, align, &off) != 0)
+      rc = fk_err_set(e, FK_EINTERNAL, "GPU allocator: a new block cannot hold its request");
+    if (rc) {
+      vkDestroyBuffer(vk->device, out->buf, NULL);
+      out->buf = VK_NULL_HANDLE;
+      return rc;
+    }
+  }
+  r = vkBindBufferMemory(vk->device, out->buf, b->mem, off);
+  if (r != VK_SUCCESS) {
+    block_give(b, off, span);
+    vkDestroyBuffer(vk->device, out->buf, NULL);
+    out->buf = VK_NULL_HANDLE;
+    return fk_vk_fail(e, r, "binding GPU memory");
+  }
+  b->live++;
+  out->size = size;
+  out->block = b;
+  out->offset = off;
+  out->span = span;
+  out->map = b->map ? (char *)b->map + off : NULL;
+  a->used += span;
+  if (a->used > a->peak) a->peak = a->used;
+  return FK_OK;
+}
+
+void fk_vk_buffer_free(fk_vk_allocator *a, fk_vk_buffer *buf) {
+  if (!buf->buf) return;
+  fk_vk *vk = a->vk;
+  vkDestroyBuffer(vk->device, buf->buf, NULL);
+  fk_vk_block *b = buf->block;
+  block_give(b, buf->offset, buf->span);
+  a->used -= buf->span;
+  if (--b->live == 0) {
+    /* Keep one empty block per kind for the next pass; free the rest. */
+    int others = 0;
+    for (fk_vk_block *o = a->blocks; o; o = o->next)
+      if (o != b && o->kind == b->kind && o->type == b->type && o->live == 0) others = 1;
+    if (others) {
+      fk_vk_block **p = &a->blocks;
+      while (*p != b) p = &(*p)->next;
+      *p = b->next;
+      block_free(vk, b);
+      a->n_blocks--;
+    }
+  }
+  memset(buf, 0, sizeof *buf);
+}
+
+static int one_copy(fk_vk *vk, VkBuffer src, VkDeviceSize soff, VkBuffer dst, VkDeviceSize doff,
+                    VkDeviceSize n, fk_err *e) {
+  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                    .commandPool = vk->pool,
+                                    .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                    .commandBufferCount = 1};
+  VkCommandBuffer cb;
+  VkResult r = vkAllocateCommandBuffers(vk->device, &ai, &cb);
+  if (r != VK_SUCCESS) return fk_vk_fail(e, r, "allocating a command buffer");
+  VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                                 .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
+  VkFence fence = VK_NULL_HANDLE;
+  VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  r = vkBeginCommandBuffer(cb, &bi);
+  if (r == VK_SUCCESS) {
+    /* Earlier dispatches may still write src or read dst. */
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
+                         VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    VkBufferCopy c = {.srcOffset = soff, .dstOffset = doff, .size = n};
+    vkCmdCopyBuffer(cb, src, dst, 1, &c);
+    VkMemoryBarrier after = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                             .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_SHADER_READ_BIT};
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1,
+                         &after, 0, NULL, 0, NULL);
+    r = vkEndCommandBuffer(cb);
+  }
+  if (r == VK_SUCCESS) r = vkCreateFence(vk->device, &fi, NULL, &fence);
+  if (r == VK_SUCCESS) {
+    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+                       .commandBufferCount = 1,
+                       .pCommandBuffers = &cb};
+    r = vkQueueSubmit(vk->queue, 1, &si, fence);
+  }
+  if (r == VK_SUCCESS) r = vkWaitForFences(vk->device, 1, &fence, VK_TRUE, UINT64_MAX);
+  if (fence) vkDestroyFence(vk->device, fence, NULL);
+  vkFreeCommandBuffers(vk->device, vk->pool, 1, &cb);
+  return r == VK_SUCCESS ? FK_OK : fk_vk_fail(e, r, "copying between GPU buffers");
+}
+
+int fk_vk_upload(fk_vk_allocator *a, fk_vk_buffer *dst, VkDeviceSize off, const void *src,
+                 size_t n, fk_err *e) {
+  if (off + n > dst->size)
+    return fk_err_set(e, FK_EINTERNAL, "upload of %zu bytes at %llu overruns a %llu-byte buffer",
+                      n, (unsigned long long)off, (unsigned long long)dst->size);
+  if (dst->map) {
+    memcpy((char *)dst->map + off, src, n);
+    return FK_OK;
+  }
+  fk_vk_buffer st;
+  if (fk_vk_buffer_new(a, n, FK_VK_HOST_VISIBLE, &st, e)) return e->code;
+  memcpy(st.map, src, n);
+  int rc = one_copy(a->vk, st.buf, 0, dst->buf, off, n, e);
+  fk_vk_buffer_free(a, &st);
+  return rc;
+}
+
+int fk_vk_download(fk_vk_allocator *a, const fk_vk_buffer *src, VkDeviceSize off, void *dst,
+                   size_t n, fk_err *e) {
+  if (off + n > src->size)
+    return fk_err_set(e, FK_EINTERNAL, "download of %zu bytes at %llu overruns a %llu-byte buffer",
+                      n, (unsigned long long)off, (unsigned long long)src->size);
+  if (src->map) {
+    memcpy(dst, (const char *)src->map + off, n);
+    return FK_OK;
+  }
+  fk_vk_buffer st;
+  if (fk_vk_buffer_new(a, n, FK_VK_HOST_VISIBLE, &st, e)) return e->code;
+  int rc = one_copy(a->vk, src->buf, off, st.buf, 0, n, e);
+  if (!rc) memcpy(dst, st.map, n);
+  fk_vk_buffer_free(a, &st);
+  return rc;
+}

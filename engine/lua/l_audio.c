@@ -1,0 +1,170 @@
+/* funky.audio: songs (decoded audio) and their frames. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/fk_lua.h"
+
+#define FK_DEMO_BPM 100.0
+#define FK_DEMO_SECONDS 20.0
+#define FK_DEMO_RATE 44100
+
+static fk_song *check_song(lua_State *L, int idx) {
+  fk_lua_song *s = luaL_checkudata(L, idx, FK_LUA_SONG);
+  if (!s->song.samples) luaL_error(L, "song is closed");
+  return &s->song;
+}
+
+static fk_lua_song *new_song(lua_State *L) {
+  fk_lua_song *s = lua_newuserdata(L, sizeof *s);
+  memset(s, 0, sizeof *s);
+  luaL_setmetatable(L, FK_LUA_SONG);
+  return s;
+}
+
+static int push_demo(lua_State *L, double bpm, double seconds, int rate, int64_t seed) {
+  fk_lua_song *s = new_song(L);
+  fk_err e = {0};
+  if (fk_audio_demo(&s->song, rate, bpm, seconds, (uint64_t)seed, &e)) return fk_lua_raise(L, &e);
+  return 1;
+}
+
+/* funky.audio.load(path): "demo" is the built-in demo track. */
+static int audio_load(lua_State *L) {
+  const char *path = luaL_checkstring(L, 1);
+  if (!strcmp(path, "demo")) return push_demo(L, FK_DEMO_BPM, FK_DEMO_SECONDS, FK_DEMO_RATE, 1);
+  fk_lua_song *s = new_song(L);
+  fk_err e = {0};
+  if (fk_audio_load(path, &s->song, &e)) return fk_lua_raise(L, &e);
+  return 1;
+}
+
+/* funky.audio.demo{ bpm = 100, seconds = 20, rate = 44100, seed = 1 } */
+static int audio_demo(lua_State *L) {
+  int t = lua_istable(L, 1) ? 1 : 0;
+  double bpm = fk_lua_num_field(L, t, 1, "bpm", FK_DEMO_BPM);
+  double seconds = fk_lua_num_field(L, t, 1, "seconds", FK_DEMO_SECONDS);
+  int64_t rate = fk_lua_int_field(L, t, 1, "rate", FK_DEMO_RATE);
+  int64_t seed = fk_lua_int_field(L, t, 1, "seed", 1);
+  if (!(bpm >= 40 && bpm <= 300)) fk_lua_field_error(L, 1, "bpm", "must be in 40..300");
+  if (!(seconds > 0 && seconds <= 600)) fk_lua_field_error(L, 1, "seconds", "must be in (0, 600]");
+  if (rate < 8000 || rate > 192000) fk_lua_field_error(L, 1, "rate", "must be in 8000..192000");
+  return push_demo(L, bpm, seconds, (int)rate, seed);
+}
+
+/* song:frames{ fps = 15, window = 0.05 } -> sequence of frames, each
+ * { index = k (from 0), time = k / fps, spectrum = floats }. */
+static int song_frames(lua_State *L) {
+  fk_song *song = check_song(L, 1);
+  int t = lua_istable(L, 2) ? 2 : 0;
+  double fps = fk_lua_num_field(L, t, 2, "fps", 15);
+  double window = fk_lua_num_field(L, t, 2, "window", 0.05);
+  if (!(fps > 0)) fk_lua_field_error(L, 2, "fps", "must be > 0 (frames per second)");
+  if (!(window > 0)) fk_lua_field_error(L, 2, "window", "must be > 0 (seconds)");
+  fk_frames fr;
+  fk_err e = {0};
+  if (fk_audio_frames(song, fps, window, &fr, &e)) return fk_lua_raise(L, &e);
+  lua_createtable(L, (int)fr.n_frames, 8);
+  for (size_t k = 0; k < fr.n_frames; k++) {
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, (lua_Integer)k);
+    lua_setfield(L, -2, "index");
+    lua_pushnumber(L, (double)k / fps);
+    lua_setfield(L, -2, "time");
+    fk_lua_floats *f = fk_lua_floats_new(L, fr.n_bins, fr.peak);
+    f->n_window = fr.n_window;
+    f->rate = fr.rate;
+    memcpy(f->v, fk_frames_spectrum(&fr, k), fr.n_bins * sizeof(float));
+    lua_setfield(L, -2, "spectrum");
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+  lua_pushnumber(L, fps);
+  lua_setfield(L, -2, "fps");
+  lua_pushnumber(L, window);
+  lua_setfield(L, -2, "window");
+  lua_pushinteger(L, (lua_Integer)fr.n_window);
+  lua_setfield(L, -2, "n_window");
+  lua_pushinteger(L, (lua_Integer)fr.n_bins);
+  lua_setfield(L, -2, "n_bins");
+  lua_pushinteger(L, fr.rate);
+  lua_setfield(L, -2, "rate");
+  lua_pushnumber(L, fr.peak);
+  lua_setfield(L, -2, "peak");
+  fk_frames_free(&fr);
+  return 1;
+}
+
+/* song:save(path [, "float"]): WAV, 16-bit unless "float". */
+static int song_save(lua_State *L) {
+  fk_song *song = check_song(L, 1);
+  const char *path = luaL_checkstring(L, 2);
+  const char *fmt = luaL_optstring(L, 3, "pcm16");
+  if (strcmp(fmt, "pcm16") && strcmp(fmt, "float"))
+    luaL_argerror(L, 3, "format must be \"pcm16\" or \"float\"");
+  fk_err e = {0};
+  if (fk_audio_save_wav(song, path, !strcmp(fmt, "float"), &e)) return fk_lua_raise(L, &e);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* song:sample(i) -> the i-th mono sample (from 1), for tests and tools. */
+static int song_sample(lua_State *L) {
+  fk_song *song = check_song(L, 1);
+  int64_t i = fk_lua_check_int(L, 2);
+  if (i < 1 || (uint64_t)i > song->n) luaL_argerror(L, 2, "sample index out of range");
+  lua_pushnumber(L, song->samples[i - 1]);
+  return 1;
+}
+
+static int song_index(lua_State *L) {
+  fk_lua_song *s = luaL_checkudata(L, 1, FK_LUA_SONG);
+  const char *k = luaL_checkstring(L, 2);
+  if (s->song.samples) {
+    if (!strcmp(k, "rate")) return lua_pushinteger(L, s->song.rate), 1;
+    if (!strcmp(k, "channels")) return lua_pushinteger(L, s->song.channels), 1;
+    if (!strcmp(k, "samples")) return lua_pushinteger(L, (lua_Integer)s->song.n), 1;
+    if (!strcmp(k, "duration")) return lua_pushnumber(L, fk_audio_duration(&s->song)), 1;
+    if (!strcmp(k, "name")) return lua_pushstring(L, s->song.name), 1;
+    if (!strcmp(k, "tempo")) {
+      if (s->song.tempo > 0)
+        lua_pushnumber(L, s->song.tempo);
+      else
+        lua_pushnil(L);
+      return 1;
+    }
+  }
+  luaL_getmetafield(L, 1, "methods");
+  lua_getfield(L, -1, k);
+  return 1;
+}
+
+static int song_gc(lua_State *L) {
+  fk_lua_song *s = luaL_checkudata(L, 1, FK_LUA_SONG);
+  fk_audio_free(&s->song);
+  return 0;
+}
+
+static int song_tostring(lua_State *L) {
+  fk_lua_song *s = luaL_checkudata(L, 1, FK_LUA_SONG);
+  if (!s->song.samples) return lua_pushliteral(L, "song (closed)"), 1;
+  char buf[400];
+  snprintf(buf, sizeof buf, "song '%s' %.2f s %d Hz %d ch", s->song.name,
+           fk_audio_duration(&s->song), s->song.rate, s->song.channels);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+int fk_lua_open_audio(lua_State *L) {
+  static const luaL_Reg methods[] = {
+      {"frames", song_frames}, {"save", song_save}, {"sample", song_sample}, {NULL, NULL}};
+  static const luaL_Reg meta[] = {{"__index", song_index},
+                                  {"__gc", song_gc},
+                                  {"__close", song_gc},
+                                  {"__tostring", song_tostring},
+                                  {NULL, NULL}};
+  fk_lua_new_class(L, FK_LUA_SONG, methods, meta);
+  fk_lua_features_register(L);
+  static const luaL_Reg fns[] = {{"load", audio_load}, {"demo", audio_demo}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}

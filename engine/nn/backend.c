@@ -1,0 +1,317 @@
+/* Backend selection, tensors and the shape checks every op shares; the
+ * kernels themselves are in cpu_ops.c and vk_ops.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
+  *out = NULL;
+  fk_nn *nn = fk_zalloc(1, sizeof *nn);
+  if (!nn) return fk_err_oom(e, "a compute backend", sizeof *nn);
+  nn->kind = o ? o->kind : FK_NN_CPU;
+  if (nn->kind == FK_NN_CPU) {
+    snprintf(nn->name, sizeof nn->name, "cpu (reference kernels)");
+    *out = nn;
+    return FK_OK;
+  }
+  fk_vk_opts vo = {.validation = o->validation, .device = o->device};
+  int rc = fk_vk_create(&nn->vk, &vo, e);
+  if (!rc) rc = fk_vk_pipes_new(nn->vk, &nn->pipes, e);
+  if (!rc) rc = fk_vk_allocator_new(nn->vk, &nn->alloc, e);
+  if (!rc) {
+    nn->prof = fk_vk_profile_new(0);
+    rc = fk_vk_rec_begin(nn->vk, nn->pipes, nn->prof, &nn->rec, e);
+  }
+  if (rc) {
+    fk_nn_close(nn);
+    return rc;
+  }
+  snprintf(nn->name, sizeof nn->name, "vulkan: %s", nn->vk->caps.name);
+  *out = nn;
+  return FK_OK;
+}
+
+static void release_deferred(fk_nn *nn) {
+  for (uint32_t i = 0; i < nn->n_deferred; i++) {
+    fk_vk_buffer_free(nn->alloc, nn->deferred[i]);
+    free(nn->deferred[i]);
+  }
+  nn->n_deferred = 0;
+}
+
+int fk_nn_sync(fk_nn *nn, fk_err *e) {
+  if (nn->kind == FK_NN_CPU || !nn->pending) return FK_OK;
+  int rc = fk_vk_rec_submit(nn->rec, e);
+  nn->pending = 0;
+  release_deferred(nn);
+  return rc;
+}
+
+void fk_nn_close(fk_nn *nn) {
+  if (!nn) return;
+  if (nn->vk) {
+    fk_err e;
+    fk_nn_sync(nn, &e);
+    release_deferred(nn);
+    fk_vk_rec_free(nn->rec);
+    if (nn->prof) fk_vk_profile_print(nn->prof, stderr);
+    fk_vk_profile_free(nn->prof);
+    fk_vk_allocator_free(nn->alloc);
+    fk_vk_pipes_free(nn->pipes);
+    fk_vk_destroy(nn->vk);
+  }
+  free(nn);
+}
+
+fk_nn_kind fk_nn_kind_of(const fk_nn *nn) { return nn->kind; }
+const char *fk_nn_name(const fk_nn *nn) { return nn->name; }
+uint32_t fk_nn_validation_messages(const fk_nn *nn) {
+  return nn->vk ? nn->vk->validation_messages : 0;
+}
+
+int fk_nn_vk_scratch(fk_nn *nn, size_t bytes, int host, fk_vk_buffer **out, fk_err *e) {
+  if (nn->n_deferred == FK_NN_MAX_DEFERRED && fk_nn_sync(nn, e)) return e->code;
+  fk_vk_buffer *b = fk_zalloc(1, sizeof *b);
+  if (!b) return fk_err_oom(e, "a scratch buffer", sizeof *b);
+  if (fk_vk_buffer_new(nn->alloc, bytes, host ? FK_VK_HOST_VISIBLE : FK_VK_DEVICE_LOCAL, b, e)) {
+    free(b);
+    return e->code;
+  }
+  nn->deferred[nn->n_deferred++] = b;
+  *out = b;
+  return FK_OK;
+}
+
+int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_tensor **out,
+                  fk_err *e) {
+  *out = NULL;
+  if (dt != FK_NN_F32)
+    return fk_err_set(e, FK_EINTERNAL, "fp16 tensors are not supported by this build yet");
+  if (ndim < 1 || ndim > FK_NN_MAX_DIMS)
+    return fk_err_set(e, FK_EINTERNAL, "tensors have 1..%d dimensions, not %d", FK_NN_MAX_DIMS,
+                      ndim);
+  size_t numel = 1;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31) || numel > ((size_t)1 << 34) / (size_t)shape[i])
+      return fk_err_set(e, FK_EINTERNAL, "tensor dimension %d of size %lld is out of range", i,
+                        (long long)shape[i]);
+    numel *= (size_t)shape[i];
+  }
+  fk_tensor *t = fk_zalloc(1, sizeof *t);
+  if (!t) return fk_err_oom(e, "a tensor", sizeof *t);
+  t->nn = nn;
+  t->dtype = dt;
+  t->ndim = ndim;
+  memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  t->numel = numel;
+  if (nn->kind == FK_NN_CPU) {
+    t->host = fk_alloc(numel, sizeof(float));
+    if (!t->host) {
+      free(t);
+      return fk_err_oom(e, "tensor data", numel * sizeof(float));
+    }
+  } else {
+    fk_vk_buffer *b = fk_zalloc(1, sizeof *b);
+    if (!b || fk_vk_buffer_new(nn->alloc, numel * sizeof(float), FK_VK_DEVICE_LOCAL, b, e)) {
+      int rc = b ? e->code : fk_err_oom(e, "a tensor", sizeof *b);
+      free(b);
+      free(t);
+      return rc;
+    }
+    t->impl = b;
+  }
+  *out = t;
+  return FK_OK;
+}
+
+void fk_tensor_free(fk_tensor *t) {
+  if (!t) return;
+  fk_nn *nn = t->nn;
+  if (t->impl) {
+    /* An op recorded but not yet run may still use the buffer. */
+    if (nn->pending && nn->n_deferred < FK_NN_MAX_DEFERRED) {
+      nn->deferred[nn->n_deferred++] = t->impl;
+    } else {
+      fk_err e;
+      fk_nn_sync(nn, &e);
+      fk_vk_buffer_free(nn->alloc, t->impl);
+      free(t->impl);
+    }
+  }
+  free(t->host);
+  free(t);
+}
+
+int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
+  if (t->host) {
+    memcpy(t->host, src, t->numel * sizeof(float));
+    return FK_OK;
+  }
+  /* Ops recorded earlier may read this tensor: run them first. */
+  if (fk_nn_sync(t->nn, e)) return e->code;
+  return fk_vk_upload(t->nn->alloc, t->impl, 0, src, t->numel * sizeof(float), e);
+}
+
+int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e) {
+  if (t->host) {
+    memcpy(dst, t->host, t->numel * sizeof(float));
+    return FK_OK;
+  }
+  if (fk_nn_sync(t->nn, e)) return e->code;
+  return fk_vk_download(t->nn->alloc, t->impl, 0, dst, t->numel * sizeof(float), e);
+}
+
+static int same_shape(const fk_tensor *a, const fk_tensor *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i]) return 0;
+  return 1;
+}
+
+static int check_pair(const char *op, const fk_tensor *x, const fk_tensor *y, fk_err *e) {
+  if (x->nn != y->nn) return fk_err_set(e, FK_EINTERNAL, "%s: tensors on different backends", op);
+  if (!same_shape(x, y)) return fk_err_set(e, FK_EINTERNAL, "%s: output shape differs from input", op);
+  return FK_OK;
+}
+
+int fk_nn_unary_op(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
+                   float beta, fk_err *e) {
+  if (check_pair("unary op", x, y, e)) return e->code;
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_unary(op, x->host, y->host, x->numel, alpha, beta);
+    return FK_OK;
+  }
+  return fk_nn_vk_unary(nn, op, x, y, alpha, beta, e);
+}
+
+int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
+                    fk_tensor *y, fk_err *e) {
+  if (check_pair("binary op", a, y, e)) return e->code;
+  if (b->nn != a->nn) return fk_err_set(e, FK_EINTERNAL, "binary op: tensors on different backends");
+  if (b->ndim > a->ndim)
+    return fk_err_set(e, FK_EINTERNAL, "binary op: b has more dimensions than a");
+  /* Strides of b over a's 4-d index space, 0 where b broadcasts. */
+  int64_t shape[FK_NN_MAX_DIMS] = {1, 1, 1, 1}, bst[FK_NN_MAX_DIMS] = {0, 0, 0, 0};
+  int off = FK_NN_MAX_DIMS - a->ndim, boff = FK_NN_MAX_DIMS - b->ndim;
+  for (int i = 0; i < a->ndim; i++) shape[off + i] = a->shape[i];
+  int64_t stride = 1;
+  for (int d = FK_NN_MAX_DIMS - 1; d >= boff; d--) {
+    int64_t bd = b->shape[d - boff];
+    if (bd != 1 && bd != shape[d])
+      return fk_err_set(e, FK_EINTERNAL, "binary op: b's dimension of %lld cannot broadcast to %lld",
+                        (long long)bd, (long long)shape[d]);
+    bst[d] = bd == 1 ? 0 : stride;
+    stride *= bd;
+  }
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_binary(op, a->host, b->host, y->host, FK_NN_MAX_DIMS, shape, bst);
+    return FK_OK;
+  }
+  return fk_nn_vk_binary(nn, op, a, b, y, bst, e);
+}
+
+/* Rows x cols of the last two dims, and the batch (product of the rest). */
+static void mat_dims(const fk_tensor *t, uint32_t *batch, uint32_t *rows, uint32_t *cols) {
+  *rows = t->ndim >= 2 ? (uint32_t)t->shape[t->ndim - 2] : 1;
+  *cols = (uint32_t)t->shape[t->ndim - 1];
+  size_t bt = 1;
+  for (int i = 0; i + 2 < t->ndim; i++) bt *= (size_t)t->shape[i];
+  *batch = (uint32_t)bt;
+}
+
+int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_tensor *bias,
+                 fk_tensor *c, int trans_b, fk_err *e) {
+  if (a->nn != nn || b->nn != nn || c->nn != nn || (bias && bias->nn != nn))
+    return fk_err_set(e, FK_EINTERNAL, "matmul: tensors on different backends");
+  uint32_t ba, m, k, bb, br, bc, bcz, cm, cn;
+  mat_dims(a, &ba, &m, &k);
+  mat_dims(b, &bb, &br, &bc);
+  mat_dims(c, &bcz, &cm, &cn);
+  uint32_t bk = trans_b ? bc : br, n = trans_b ? br : bc;
+  uint32_t batch = ba > bb ? ba : bb;
+  if (bk != k || cm != m || cn != n || bcz != batch || (ba != batch && ba != 1) ||
+      (bb != batch && bb != 1))
+    return fk_err_set(e, FK_EINTERNAL,
+                      "matmul: shapes do not fit (a %ux%ux%u, b %ux%ux%u%s, c %ux%ux%u)", ba, m,
+                      k, bb, br, bc, trans_b ? " transposed" : "", bcz, cm, cn);
+  if (bias && bias->numel != n)
+    return fk_err_set(e, FK_EINTERNAL, "matmul: bias has %zu values for %u columns",
+                      bias->numel, n);
+  fk_nn_mm g = {.batch = batch, .m = m, .n = n, .k = k,
+                .sa = ba == 1 ? 0 : m * k, .sb = bb == 1 ? 0 : k * n, .sc = m * n,
+                .trans_b = trans_b};
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_matmul(&g, a->host, b->host, bias ? bias->host : NULL, c->host);
+    return FK_OK;
+  }
+  return fk_nn_vk_matmul(nn, &g, a, b, bias, c, e);
+}
+
+int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_tensor *bias,
+                 fk_tensor *y, const fk_nn_conv *c, fk_err *e) {
+  if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4)
+    return fk_err_set(e, FK_EINTERNAL, "conv2d wants 4-d x, w and y");
+  if (c->stride < 1 || c->pad_t < 0 || c->pad_l < 0 || c->pad_b < 0 || c->pad_r < 0)
+    return fk_err_set(e, FK_EINTERNAL, "conv2d: bad stride or padding");
+  fk_nn_cg g = {.n = (uint32_t)x->shape[0], .cin = (uint32_t)x->shape[1],
+                .h = (uint32_t)x->shape[2], .w = (uint32_t)x->shape[3],
+                .cout = (uint32_t)w->shape[0], .kh = (uint32_t)w->shape[2],
+                .kw = (uint32_t)w->shape[3], .c = c};
+  int64_t oh = ((int64_t)g.h + c->pad_t + c->pad_b - g.kh) / c->stride + 1;
+  int64_t ow = ((int64_t)g.w + c->pad_l + c->pad_r - g.kw) / c->stride + 1;
+  if (w->shape[1] != x->shape[1] || oh < 1 || ow < 1 || y->shape[0] != x->shape[0] ||
+      y->shape[1] != w->shape[0] || y->shape[2] != oh || y->shape[3] != ow ||
+      (bias && bias->numel != g.cout))
+    return fk_err_set(e, FK_EINTERNAL,
+                      "conv2d: shapes do not fit (x %lldx%lldx%lldx%lld, w %lldx%lldx%lldx%lld, "
+                      "y should be %lldx%lldx%lldx%lld)",
+                      (long long)x->shape[0], (long long)x->shape[1], (long long)x->shape[2],
+                      (long long)x->shape[3], (long long)w->shape[0], (long long)w->shape[1],
+                      (long long)w->shape[2], (long long)w->shape[3], (long long)x->shape[0],
+                      (long long)w->shape[0], (long long)oh, (long long)ow);
+  g.oh = (uint32_t)oh;
+  g.ow = (uint32_t)ow;
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_conv2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
+    return FK_OK;
+  }
+  return fk_nn_vk_conv2d(nn, &g, x, w, bias, y, e);
+}
+
+int fk_nn_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
+  *out = NULL;
+  if (!(sigma > 0) || sigma > 1000)
+    return fk_err_set(e, FK_EUSER, "blur sigma must be in (0, 1000] pixels, got %g", sigma);
+  int r = (int)(4.0 * sigma + 0.5);
+  float *w = fk_alloc(2 * (size_t)r + 1, sizeof *w);
+  if (!w) return fk_err_oom(e, "blur weights", (2 * (size_t)r + 1) * sizeof *w);
+  double sum = 0, tmp[2 * 4000 + 1];
+  for (int j = -r; j <= r; j++) sum += tmp[j + r] = exp(-0.5 * (double)j * j / (sigma * sigma));
+  for (int j = 0; j <= 2 * r; j++) w[j] = (float)(tmp[j] / sum);
+  *out = w;
+  *radius = r;
+  return FK_OK;
+}
+
+int fk_nn_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, double sigma, fk_err *e) {
+  if (check_pair("blur", x, y, e)) return e->code;
+  if (x->ndim != 3) return fk_err_set(e, FK_EINTERNAL, "blur wants an [H, W, C] tensor");
+  float *w;
+  int r;
+  if (fk_nn_gauss_weights(sigma, &w, &r, e)) return e->code;
+  int rc = FK_OK;
+  if (nn->kind == FK_NN_CPU) {
+    float *tmp = fk_alloc(x->numel, sizeof *tmp);
+    if (!tmp)
+      rc = fk_err_oom(e, "blur scratch", x->numel * sizeof *tmp);
+    else
+      fk_nn_cpu_blur(x->host, y->host, x->shape[0], x->shape[1], x->shape[2], w, r, tmp);
+    free(tmp);
+  } else {
+    rc = fk_nn_vk_blur(nn, x, y, w, r, e);
+  }
+  free(w);
+  return rc;
+}

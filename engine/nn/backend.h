@@ -1,0 +1,104 @@
+/* The op interface the models call: tensors live on a backend (the CPU, or
+ * a Vulkan device) and ops are issued against it. The two backends give
+ * the same results within the kernel tolerances; the CPU backend's plain C
+ * is also every kernel's reference in the tests.
+ *
+ * Shape of the API (after VkFFT's config -> init -> append -> delete):
+ * make a backend once, make tensors on it, issue ops (the Vulkan backend
+ * records them into one pass), then fk_nn_sync (one submit, one fence
+ * wait) or a read, which syncs. */
+#ifndef FK_NN_BACKEND_H
+#define FK_NN_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define FK_NN_MAX_DIMS 4
+
+typedef enum { FK_NN_F32 = 0, FK_NN_F16 = 1 } fk_nn_dtype;
+typedef enum { FK_NN_CPU = 0, FK_NN_VULKAN = 1 } fk_nn_kind;
+
+typedef struct fk_nn fk_nn; /* a backend */
+
+typedef struct fk_tensor {
+  fk_nn *nn;
+  fk_nn_dtype dtype;
+  int ndim;
+  int64_t shape[FK_NN_MAX_DIMS];
+  size_t numel;
+  void *host;  /* CPU backend: the elements */
+  void *impl;  /* backend-private (the Vulkan buffer) */
+} fk_tensor;
+
+typedef struct fk_nn_opts {
+  fk_nn_kind kind;
+  int validation;      /* Vulkan: validation layer on (tests) */
+  const char *device;  /* Vulkan: FUNKY_VK_DEVICE-style choice */
+} fk_nn_opts;
+
+int fk_nn_open(const fk_nn_opts *o, fk_nn **nn, fk_err *e);
+void fk_nn_close(fk_nn *nn);
+fk_nn_kind fk_nn_kind_of(const fk_nn *nn);
+const char *fk_nn_name(const fk_nn *nn);
+/* Vulkan: validation messages seen so far (0 on the CPU). */
+uint32_t fk_nn_validation_messages(const fk_nn *nn);
+/* Finishes every issued op. */
+int fk_nn_sync(fk_nn *nn, fk_err *e);
+
+int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_tensor **t,
+                  fk_err *e);
+void fk_tensor_free(fk_tensor *t);
+/* Host float32 in and out (converted to and from the tensor's dtype). */
+int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e);
+int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e);
+
+/* Elementwise ops; y may be x. */
+typedef enum {
+  FK_NN_SILU,
+  FK_NN_GELU,       /* exact, with erf */
+  FK_NN_QUICK_GELU, /* x * sigmoid(1.702 x) */
+  FK_NN_LEAKY_RELU, /* alpha = negative slope */
+  FK_NN_SIGMOID,
+  FK_NN_CLAMP,      /* to [alpha, beta] */
+  FK_NN_SCALE_BIAS, /* x * alpha + beta */
+} fk_nn_unary;
+int fk_nn_unary_op(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
+                   float beta, fk_err *e);
+
+typedef enum { FK_NN_ADD, FK_NN_MUL } fk_nn_binary;
+/* y = a op b, with b broadcast numpy-style over a's shape (b's dims are 1 or
+ * equal to a's, aligned from the right). y has a's shape; y may be a. */
+int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
+                    fk_tensor *y, fk_err *e);
+
+/* Batched matrix product: c[z] = a[z] x b[z] (+ bias), a [.., M, K];
+ * b [.., K, N], or [.., N, K] when trans_b (a linear layer's [out, in]
+ * weight); bias [N] or NULL; c [.., M, N]. A 2-d b (or a) is shared by
+ * every batch entry. */
+int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_tensor *bias,
+                 fk_tensor *c, int trans_b, fk_err *e);
+
+/* 2-d convolution, NCHW: x [N, Cin, H, W], w [Cout, Cin, kh, kw], bias
+ * [Cout] or NULL, y [N, Cout, OH, OW] with OH = (H + pad_t + pad_b - kh) /
+ * stride + 1 (likewise OW). act: FK_NN_ACT_NONE, _SILU or _LEAKY (alpha). */
+typedef enum { FK_NN_ACT_NONE = 0, FK_NN_ACT_SILU = 1, FK_NN_ACT_LEAKY = 2 } fk_nn_act;
+typedef struct fk_nn_conv {
+  int stride;
+  int pad_t, pad_l, pad_b, pad_r;
+  fk_nn_act act;
+  float alpha;
+} fk_nn_conv;
+int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_tensor *bias,
+                 fk_tensor *y, const fk_nn_conv *c, fk_err *e);
+
+/* Separable Gaussian blur of an image tensor [H, W, C] (interleaved, as
+ * engine/image stores pixels), mode 'nearest', radius floor(4 sigma + 0.5):
+ * the numbers of scipy.ndimage.gaussian_filter(x, (sigma, sigma, 0)). */
+int fk_nn_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, double sigma, fk_err *e);
+
+/* The normalised Gaussian weights used by every blur: 2*radius+1 values. */
+int fk_nn_gauss_weights(double sigma, float **w, int *radius, fk_err *e);
+
+#endif

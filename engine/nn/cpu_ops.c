@@ -1,0 +1,100 @@
+/* Plain C kernels: the reference every GPU kernel is tested against, and
+ * the CPU backend until a tuned one replaces them. Written for clarity. */
+#include <math.h>
+#include <stdint.h>
+
+#include "nn/nn_internal.h"
+
+static float unary1(fk_nn_unary op, float v, float alpha, float beta) {
+  switch (op) {
+  case FK_NN_SILU: return v / (1.0f + expf(-v));
+  case FK_NN_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+  case FK_NN_QUICK_GELU: return v / (1.0f + expf(-1.702f * v));
+  case FK_NN_LEAKY_RELU: return v >= 0 ? v : alpha * v;
+  case FK_NN_SIGMOID: return 1.0f / (1.0f + expf(-v));
+  case FK_NN_CLAMP: return v < alpha ? alpha : v > beta ? beta : v;
+  case FK_NN_SCALE_BIAS: return v * alpha + beta;
+  }
+  return v;
+}
+
+void fk_nn_cpu_unary(fk_nn_unary op, const float *x, float *y, size_t n, float alpha, float beta) {
+  for (size_t i = 0; i < n; i++) y[i] = unary1(op, x[i], alpha, beta);
+}
+
+void fk_nn_cpu_binary(fk_nn_binary op, const float *a, const float *b, float *y, int ndim,
+                      const int64_t *shape, const int64_t *bst) {
+  (void)ndim; /* always 4: backend.c pads shapes */
+  size_t i = 0;
+  for (int64_t d0 = 0; d0 < shape[0]; d0++)
+    for (int64_t d1 = 0; d1 < shape[1]; d1++)
+      for (int64_t d2 = 0; d2 < shape[2]; d2++)
+        for (int64_t d3 = 0; d3 < shape[3]; d3++, i++) {
+          float bv = b[d0 * bst[0] + d1 * bst[1] + d2 * bst[2] + d3 * bst[3]];
+          y[i] = op == FK_NN_ADD ? a[i] + bv : a[i] * bv;
+        }
+}
+
+static int64_t clampi(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+
+void fk_nn_cpu_blur(const float *x, float *y, int64_t h, int64_t w, int64_t c, const float *wt,
+                    int radius, float *tmp) {
+  for (int64_t r = 0; r < h; r++)
+    for (int64_t q = 0; q < w; q++)
+      for (int64_t k = 0; k < c; k++) {
+        float acc = 0;
+        for (int j = -radius; j <= radius; j++)
+          acc += wt[j + radius] * x[(r * w + clampi(q + j, w - 1)) * c + k];
+        tmp[(r * w + q) * c + k] = acc;
+      }
+  for (int64_t r = 0; r < h; r++)
+    for (int64_t q = 0; q < w; q++)
+      for (int64_t k = 0; k < c; k++) {
+        float acc = 0;
+        for (int j = -radius; j <= radius; j++)
+          acc += wt[j + radius] * tmp[(clampi(r + j, h - 1) * w + q) * c + k];
+        y[(r * w + q) * c + k] = acc;
+      }
+}
+
+void fk_nn_cpu_matmul(const fk_nn_mm *g, const float *a, const float *b, const float *bias,
+                      float *c) {
+  for (uint32_t z = 0; z < g->batch; z++) {
+    const float *az = a + (size_t)z * g->sa, *bz = b + (size_t)z * g->sb;
+    float *cz = c + (size_t)z * g->sc;
+    for (uint32_t i = 0; i < g->m; i++)
+      for (uint32_t j = 0; j < g->n; j++) {
+        double acc = bias ? bias[j] : 0.0;
+        for (uint32_t k = 0; k < g->k; k++)
+          acc += (double)az[(size_t)i * g->k + k] *
+                 (g->trans_b ? bz[(size_t)j * g->k + k] : bz[(size_t)k * g->n + j]);
+        cz[(size_t)i * g->n + j] = (float)acc;
+      }
+  }
+}
+
+void fk_nn_cpu_conv2d(const fk_nn_cg *g, const float *x, const float *w, const float *bias,
+                      float *y) {
+  const fk_nn_conv *c = g->c;
+  for (uint32_t n = 0; n < g->n; n++)
+    for (uint32_t co = 0; co < g->cout; co++)
+      for (uint32_t oy = 0; oy < g->oh; oy++)
+        for (uint32_t ox = 0; ox < g->ow; ox++) {
+          double acc = bias ? bias[co] : 0.0;
+          for (uint32_t ci = 0; ci < g->cin; ci++)
+            for (uint32_t ky = 0; ky < g->kh; ky++) {
+              int64_t iy = (int64_t)oy * c->stride + ky - c->pad_t;
+              if (iy < 0 || iy >= g->h) continue;
+              for (uint32_t kx = 0; kx < g->kw; kx++) {
+                int64_t ix = (int64_t)ox * c->stride + kx - c->pad_l;
+                if (ix < 0 || ix >= g->w) continue;
+                acc += (double)w[((co * g->cin + ci) * g->kh + ky) * g->kw + kx] *
+                       x[((size_t)(n * g->cin + ci) * g->h + (size_t)iy) * g->w + (size_t)ix];
+              }
+            }
+          float v = (float)acc;
+          if (c->act == FK_NN_ACT_SILU) v = v / (1.0f + expf(-v));
+          else if (c->act == FK_NN_ACT_LEAKY) v = v >= 0 ? v : c->alpha * v;
+          y[((size_t)(n * g->cout + co) * g->oh + oy) * g->ow + ox] = v;
+        }
+}

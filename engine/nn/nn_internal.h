@@ -1,0 +1,61 @@
+/* What the backend files share; not for callers of engine/nn. */
+#ifndef FK_NN_INTERNAL_H
+#define FK_NN_INTERNAL_H
+
+#include "gpu/recorder.h"
+#include "nn/backend.h"
+
+#define FK_NN_MAX_DEFERRED 4096
+
+struct fk_nn {
+  fk_nn_kind kind;
+  char name[300];
+  /* Vulkan */
+  fk_vk *vk;
+  fk_vk_pipes *pipes;
+  fk_vk_allocator *alloc;
+  fk_vk_rec *rec;
+  fk_vk_profile *prof;
+  int pending;                       /* ops recorded since the last sync */
+  fk_vk_buffer *deferred[FK_NN_MAX_DEFERRED]; /* freed after the next sync */
+  uint32_t n_deferred;
+};
+
+/* CPU reference kernels (cpu_ops.c): float32 host arrays. */
+void fk_nn_cpu_unary(fk_nn_unary op, const float *x, float *y, size_t n, float alpha, float beta);
+void fk_nn_cpu_binary(fk_nn_binary op, const float *a, const float *b, float *y, int ndim,
+                      const int64_t *shape, const int64_t *bstride);
+void fk_nn_cpu_blur(const float *x, float *y, int64_t h, int64_t w, int64_t c, const float *wt,
+                    int radius, float *tmp);
+
+/* Matrix product geometry shared by both backends. */
+typedef struct fk_nn_mm {
+  uint32_t batch, m, n, k;
+  uint32_t sa, sb, sc; /* batch strides in elements */
+  int trans_b;
+} fk_nn_mm;
+void fk_nn_cpu_matmul(const fk_nn_mm *g, const float *a, const float *b, const float *bias,
+                      float *c);
+
+typedef struct fk_nn_cg {
+  uint32_t n, cin, h, w, cout, kh, kw, oh, ow;
+  const fk_nn_conv *c;
+} fk_nn_cg;
+void fk_nn_cpu_conv2d(const fk_nn_cg *g, const float *x, const float *w, const float *bias,
+                      float *y);
+
+/* Vulkan kernels (vk_ops.c). */
+int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
+                    const fk_tensor *bias, fk_tensor *y, fk_err *e);
+int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,
+                    const fk_tensor *bias, fk_tensor *c, fk_err *e);
+int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
+                   float beta, fk_err *e);
+int fk_nn_vk_binary(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
+                    fk_tensor *y, const int64_t *bstride, fk_err *e);
+int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, int radius,
+                  fk_err *e);
+/* A scratch buffer that lives until the next sync. */
+int fk_nn_vk_scratch(fk_nn *nn, size_t bytes, int host, fk_vk_buffer **b, fk_err *e);
+
+#endif

@@ -1,0 +1,102 @@
+/* Vulkan kernels: each op picks its pipeline (shader + specialization
+ * constants), binds tensors and records a dispatch into the backend's
+ * pass. Element grids use 256-wide workgroups laid out in 2-D when one
+ * dimension would exceed the device's group-count limit. */
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+#define WG 256
+
+static void grid_1d(const fk_nn *nn, size_t n, uint32_t *gx, uint32_t *gy) {
+  size_t groups = (n + WG - 1) / WG;
+  size_t maxx = nn->vk->caps.max_wg_count[0];
+  *gx = (uint32_t)(groups < maxx ? groups : maxx);
+  *gy = (uint32_t)((groups + *gx - 1) / *gx);
+}
+
+static int dispatch(fk_nn *nn, const char *shader, const uint32_t *spec, uint32_t n_spec,
+                    const fk_vk_bind *b, uint32_t nb, const void *push, uint32_t pb, uint32_t gx,
+                    uint32_t gy, uint32_t gz, fk_err *e) {
+  const fk_vk_pipeline *p;
+  if (fk_vk_pipeline_get(nn->pipes, shader, spec, n_spec, &p, e)) return e->code;
+  if (fk_vk_rec_dispatch(nn->rec, p, b, nb, push, pb, gx, gy, gz, e)) return e->code;
+  nn->pending = 1;
+  return FK_OK;
+}
+
+int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
+                   float beta, fk_err *e) {
+  struct {
+    uint32_t n;
+    float alpha, beta;
+  } push = {(uint32_t)x->numel, alpha, beta};
+  uint32_t spec[4] = {WG, 1, 1, (uint32_t)op}, gx, gy;
+  grid_1d(nn, x->numel, &gx, &gy);
+  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, "unary", spec, 4, b, 2, &push, sizeof push, gx, gy, 1, e);
+}
+
+int fk_nn_vk_binary(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
+                    fk_tensor *y, const int64_t *bstride, fk_err *e) {
+  struct {
+    uint32_t n, shape[4], bstride[4];
+  } push = {(uint32_t)a->numel, {1, 1, 1, 1}, {0, 0, 0, 0}};
+  int off = 4 - a->ndim;
+  for (int i = 0; i < a->ndim; i++) push.shape[off + i] = (uint32_t)a->shape[i];
+  for (int i = 0; i < 4; i++) push.bstride[i] = (uint32_t)bstride[i];
+  uint32_t spec[4] = {WG, 1, 1, op == FK_NN_ADD ? 0u : 1u}, gx, gy;
+  grid_1d(nn, a->numel, &gx, &gy);
+  fk_vk_bind bd[] = {{a->impl, 0, 0, 0}, {b->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, "binary", spec, 4, bd, 3, &push, sizeof push, gx, gy, 1, e);
+}
+
+int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, int radius,
+                  fk_err *e) {
+  fk_vk_buffer *weights, *tmp;
+  size_t nw = 2 * (size_t)radius + 1;
+  if (fk_nn_vk_scratch(nn, nw * sizeof *wt, 1, &weights, e) ||
+      fk_nn_vk_scratch(nn, x->numel * sizeof(float), 0, &tmp, e))
+    return e->code;
+  memcpy(weights->map, wt, nw * sizeof *wt);
+  struct {
+    int32_t h, w, c, radius;
+  } push = {(int32_t)x->shape[0], (int32_t)x->shape[1], (int32_t)x->shape[2], radius};
+  uint32_t gx = (uint32_t)((x->shape[1] + 15) / 16), gy = (uint32_t)((x->shape[0] + 15) / 16);
+  uint32_t sx[4] = {16, 16, 1, 0}, sy[4] = {16, 16, 1, 1};
+  fk_vk_bind b1[] = {{x->impl, 0, 0, 0}, {tmp, 0, 0, 1}, {weights, 0, 0, 0}};
+  fk_vk_bind b2[] = {{tmp, 0, 0, 0}, {y->impl, 0, 0, 1}, {weights, 0, 0, 0}};
+  if (dispatch(nn, "blur_gauss", sx, 4, b1, 3, &push, sizeof push, gx, gy, 1, e)) return e->code;
+  return dispatch(nn, "blur_gauss", sy, 4, b2, 3, &push, sizeof push, gx, gy, 1, e);
+}
+
+int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,
+                    const fk_tensor *bias, fk_tensor *c, fk_err *e) {
+  struct {
+    uint32_t m, n, k, sa, sb, sc;
+  } push = {g->m, g->n, g->k, g->sa, g->sb, g->sc};
+  uint32_t spec[5] = {16, 16, 1, g->trans_b ? 1u : 0u, bias ? 1u : 0u};
+  fk_vk_bind bd[] = {{a->impl, 0, 0, 0},
+                     {b->impl, 0, 0, 0},
+                     {bias ? bias->impl : b->impl, 0, 0, 0}, /* unread without bias */
+                     {c->impl, 0, 0, 1}};
+  return dispatch(nn, "matmul", spec, 5, bd, 4, &push, sizeof push, (g->n + 63) / 64,
+                  (g->m + 63) / 64, g->batch, e);
+}
+
+int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
+                    const fk_tensor *bias, fk_tensor *y, fk_err *e) {
+  struct {
+    uint32_t cin, h, w, cout, oh, ow;
+    int32_t pad_t, pad_l;
+    float alpha;
+  } push = {g->cin, g->h, g->w, g->cout, g->oh, g->ow, g->c->pad_t, g->c->pad_l, g->c->alpha};
+  uint32_t spec[8] = {16, 16, 1, g->kh, g->kw, (uint32_t)g->c->stride, (uint32_t)g->c->act,
+                      bias ? 1u : 0u};
+  fk_vk_bind bd[] = {{x->impl, 0, 0, 0},
+                     {w->impl, 0, 0, 0},
+                     {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
+                     {y->impl, 0, 0, 1}};
+  return dispatch(nn, "conv2d", spec, 8, bd, 4, &push, sizeof push,
+                  (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
+}

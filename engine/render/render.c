@@ -1,0 +1,224 @@
+/* The frame loop. Lua declares and computes per frame; C owns the loop, the
+ * files and the video. Frames are written to frames/%06d.png under the
+ * output folder through temp-and-rename, so an interrupted render leaves
+ * only whole frames. */
+#include "render/render.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/file.h"
+#include "lua/fk_lua.h"
+#include "render/mux.h"
+#include "render/progress.h"
+
+int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e) {
+  const char *colon = strchr(s, ':');
+  if (!colon) return fk_err_set(e, FK_EUSER, "--frames '%s': expected A:B, A: or :B", s);
+  *first = *last = -1;
+  char *end;
+  if (colon != s) {
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end != colon || v < 0)
+      return fk_err_set(e, FK_EUSER, "--frames '%s': A must be a frame number >= 0", s);
+    *first = v;
+  }
+  if (colon[1]) {
+    errno = 0;
+    long v = strtol(colon + 1, &end, 10);
+    if (errno || *end || v < 0)
+      return fk_err_set(e, FK_EUSER, "--frames '%s': B must be a frame number >= 0", s);
+    *last = v;
+  }
+  if (*first >= 0 && *last >= 0 && *last <= *first)
+    return fk_err_set(e, FK_EUSER, "--frames '%s' is empty: B must be greater than A", s);
+  return FK_OK;
+}
+
+/* Pushes the Lua recipe module; sets --set overrides and the globals
+ * recipe/timeline the script declares with. */
+static int prepare_state(lua_State *L, const fk_render_opts *o, fk_err *e) {
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "funky.recipe");
+  if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+  lua_newtable(L);
+  for (size_t i = 0; i < o->n_sets; i++) {
+    const char *eq = strchr(o->sets[i], '=');
+    if (!eq || eq == o->sets[i])
+      return fk_err_set(e, FK_EUSER, "--set '%s': expected key=value", o->sets[i]);
+    lua_pushlstring(L, o->sets[i], (size_t)(eq - o->sets[i]));
+    lua_pushstring(L, eq + 1);
+    lua_rawset(L, -3);
+  }
+  lua_setfield(L, -2, "overrides");
+  lua_getfield(L, -1, "recipe");
+  lua_setglobal(L, "recipe");
+  lua_getfield(L, -1, "timeline");
+  lua_setglobal(L, "timeline");
+  return FK_OK;
+}
+
+static int plan_number(lua_State *L, int plan, const char *k, double *v, fk_err *e) {
+  lua_getfield(L, plan, k);
+  int ok = lua_type(L, -1) == LUA_TNUMBER;
+  *v = lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return ok ? FK_OK : fk_err_set(e, FK_EINTERNAL, "render plan lacks '%s'", k);
+}
+
+/* Takes frame(f)'s result at the top of the stack: an image, or a table
+ * whose `init` (or `image`) is one. */
+static fk_image *frame_image(lua_State *L, size_t k, fk_err *e) {
+  if (lua_istable(L, -1)) {
+    lua_getfield(L, -1, "init");
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_getfield(L, -1, "image");
+    }
+    lua_replace(L, -2);
+  }
+  fk_image *img = luaL_testudata(L, -1, FK_LUA_IMAGE) ? fk_lua_image_check(L, -1) : NULL;
+  if (!img)
+    fk_err_set(e, FK_EUSER,
+               "frame(f) for frame %zu returned %s; return an image or { init = image, ... }", k,
+               luaL_typename(L, -1));
+  return img;
+}
+
+static int write_audio(const fk_song *song, double fps, size_t first, size_t count,
+                       const char *path, fk_err *e) {
+  size_t a = (size_t)((double)first * song->rate / fps);
+  size_t b = (size_t)((double)(first + count) * song->rate / fps);
+  if (a > song->n) a = song->n;
+  if (b > song->n) b = song->n;
+  fk_song view = *song;
+  view.samples = song->samples + a;
+  view.n = b - a;
+  if (view.n == 0) return fk_err_set(e, FK_EUSER, "the frame range holds no audio");
+  return fk_audio_save_wav(&view, path, 0, e);
+}
+
+static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, fk_err *e) {
+  char stem[256], out_dir[4096], frames_dir[4200], path[4300];
+  if (prepare_state(L, o, e)) return e->code;
+  int recipe_mod = lua_gettop(L);
+  if (fk_lua_run_file(L, o->recipe, 0, NULL, e)) return e->code;
+
+  lua_getfield(L, recipe_mod, "plan");
+  if (fk_lua_pcall(L, 0, 1, e)) return e->code;
+  int plan = lua_gettop(L);
+  double fps, count_d, w, h;
+  if (plan_number(L, plan, "fps", &fps, e) || plan_number(L, plan, "count", &count_d, e) ||
+      plan_number(L, plan, "width", &w, e) || plan_number(L, plan, "height", &h, e))
+    return e->code;
+  size_t count = (size_t)count_d;
+  size_t first = o->first >= 0 ? (size_t)o->first : 0;
+  size_t last = o->last >= 0 ? (size_t)o->last : count;
+  if (first >= count)
+    return fk_err_set(e, FK_EUSER, "--frames starts at %zu but the song has %zu frames (0..%zu)",
+                      first, count, count ? count - 1 : 0);
+  if (last > count) last = count;
+
+  if (!o->quiet) {
+    lua_getfield(L, plan, "timeline");
+    lua_getfield(L, -1, "model");
+    if (lua_isnil(L, -1))
+      fprintf(stderr, "funky: no model in the timeline: rendering the noise-field preview "
+                      "(models/README.md says how to add one)\n");
+    else
+      fprintf(stderr, "funky: timeline model '%s' noted, but this version renders the "
+                      "noise-field preview only (diffusion is not built yet)\n",
+              lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
+    lua_settop(L, plan);
+  }
+  lua_getglobal(L, "frame");
+  if (!lua_isfunction(L, -1))
+    return fk_err_set(e, FK_EUSER, "%s defines no function frame(f); add one that returns an image",
+                      o->recipe);
+  int frame_fn = lua_gettop(L);
+
+  fk_path_stem(o->recipe, stem, sizeof stem);
+  if (o->out_dir)
+    snprintf(out_dir, sizeof out_dir, "%s", o->out_dir);
+  else
+    snprintf(out_dir, sizeof out_dir, "out/%s", stem);
+  if (fk_path_join(frames_dir, sizeof frames_dir, out_dir, "frames", e) ||
+      fk_file_mkdirs(frames_dir, e))
+    return e->code;
+  fk_file_clean_temps(frames_dir);
+
+  lua_getfield(L, plan, "input");
+  int input_fn = lua_gettop(L);
+  fk_progress prog;
+  fk_progress_start(&prog, last - first, stem, o->quiet);
+  for (size_t k = first; k < last; k++) {
+    lua_pushvalue(L, frame_fn);
+    lua_pushvalue(L, input_fn);
+    lua_pushinteger(L, (lua_Integer)k);
+    if (fk_lua_pcall(L, 1, 1, e) || fk_lua_pcall(L, 1, 1, e)) return e->code;
+    fk_image *img = frame_image(L, k, e);
+    if (!img) return e->code;
+    if (img->w != (int)w || img->h != (int)h)
+      return fk_err_set(e, FK_EUSER,
+                        "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size",
+                        k, img->w, img->h, (int)w, (int)h);
+    char name[32];
+    snprintf(name, sizeof name, "%06zu.png", k);
+    if (fk_path_join(path, sizeof path, frames_dir, name, e) || fk_image_save_png(img, path, e))
+      return e->code;
+    lua_settop(L, input_fn);
+    /* Image pixels live outside Lua's heap, so its GC cannot see their
+     * weight: collect every frame to keep memory flat over long songs. */
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    fk_progress_step(&prog);
+  }
+  fk_progress_end(&prog);
+  r->frames = last - first;
+  r->seconds = fk_now() - prog.t0;
+  if (o->no_video) return FK_OK;
+
+  char ffmpeg[4096];
+  if (fk_mux_find_ffmpeg(ffmpeg, sizeof ffmpeg) != 0) {
+    fprintf(stderr,
+            "funky: ffmpeg not found, so no video was made; the frames are in %s "
+            "(install ffmpeg with 'apt-get install ffmpeg' and render again)\n",
+            frames_dir);
+    return FK_OK;
+  }
+  lua_getfield(L, plan, "audio");
+  fk_lua_song *song = luaL_testudata(L, -1, FK_LUA_SONG);
+  if (!song || !song->song.samples) return fk_err_set(e, FK_EINTERNAL, "render plan has no song");
+  char audio[4300], log[4300];
+  if (fk_path_join(audio, sizeof audio, out_dir, "audio.wav", e) ||
+      fk_path_join(log, sizeof log, out_dir, "ffmpeg.log", e) ||
+      write_audio(&song->song, fps, first, last - first, audio, e))
+    return e->code;
+  char video_name[300];
+  snprintf(video_name, sizeof video_name, "%s.mp4", stem);
+  if (fk_path_join(r->video, sizeof r->video, out_dir, video_name, e)) return e->code;
+  fk_mux_cfg mc = {.frames_dir = frames_dir, .first = first, .count = last - first, .fps = fps,
+                   .audio = audio, .out = r->video, .log = log};
+  if (fk_mux(&mc, e)) {
+    r->video[0] = '\0';
+    return e->code;
+  }
+  unlink(audio);
+  return FK_OK;
+}
+
+int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e) {
+  memset(r, 0, sizeof *r);
+  if (!fk_file_exists(o->recipe))
+    return fk_err_set(e, FK_EUSER, "recipe '%s' not found; give the path of a .lua recipe",
+                      o->recipe);
+  lua_State *L = fk_lua_new_state(e);
+  if (!L) return e->code;
+  int rc = run_loop(L, o, r, e);
+  fk_lua_close_state(L);
+  return rc;
+}

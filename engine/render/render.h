@@ -1,0 +1,30 @@
+/* `funky render`: runs a recipe, calls its frame(f) for every frame in the
+ * range, writes frames atomically, muxes the video. */
+#ifndef FK_RENDER_RENDER_H
+#define FK_RENDER_RENDER_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+
+typedef struct fk_render_opts {
+  const char *recipe;
+  const char *out_dir;      /* NULL: out/<recipe name> */
+  const char *const *sets;  /* "key=value" parameter overrides */
+  size_t n_sets;
+  long first, last;         /* frame range [first, last); -1 = start / end */
+  int quiet;                /* no progress lines */
+  int no_video;             /* frames only */
+} fk_render_opts;
+
+typedef struct fk_render_result {
+  size_t frames;            /* frames written */
+  double seconds;           /* wall time of the frame loop */
+  char video[4096];         /* path of the video, "" if none */
+} fk_render_result;
+
+int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);
+/* Parses "A:B", "A:" or ":B" into first/last (-1 for an open end). */
+int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e);
+
+#endif

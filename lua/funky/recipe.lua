@@ -1,0 +1,144 @@
+-- Recipes: `recipe{...}` and `timeline{...}` declare; the renderer then asks
+-- for a plan and calls the script's `frame(f)` once per frame.
+--
+-- Module state lives in this table, which is per Lua state (every render or
+-- reload gets a fresh state), so nothing leaks between recipes.
+local funky_native = require "funky.native"
+local ftime = require "funky.time"
+
+local M = { overrides = {}, declared = nil, timeline_decl = nil }
+
+local function fail(msg, level) error(msg, (level or 1) + 1) end
+
+local function convert(name, default, text)
+  local t = type(default)
+  if t == "number" then
+    local v = tonumber(text)
+    if not v then fail(("--set %s=%s: parameter '%s' is a number"):format(name, text, name), 3) end
+    return v
+  elseif t == "boolean" then
+    if text == "true" or text == "1" then return true end
+    if text == "false" or text == "0" then return false end
+    fail(("--set %s=%s: parameter '%s' is true or false"):format(name, text, name), 3)
+  end
+  return text
+end
+
+--- Declares the recipe: name, version, api, author, license, description, params.
+-- Returns the parameter table with --set overrides applied (also global `params`).
+function M.recipe(t)
+  if type(t) ~= "table" then fail("recipe{...} expects a table", 2) end
+  if type(t.name) ~= "string" or t.name == "" then fail("recipe: field 'name' (a string) is required", 2) end
+  if t.api ~= nil and t.api ~= 1 then
+    fail(("recipe '%s' needs API %s; this engine speaks API 1"):format(t.name, tostring(t.api)), 2)
+  end
+  local params = {}
+  for k, v in pairs(t.params or {}) do params[k] = v end
+  for k, text in pairs(M.overrides) do
+    if params[k] == nil then
+      local names = {}
+      for n in pairs(params) do names[#names + 1] = n end
+      table.sort(names)
+      fail(("--set %s: recipe '%s' has no parameter '%s' (it has: %s)"):format(
+        k, t.name, k, #names > 0 and table.concat(names, ", ") or "none"), 2)
+    end
+    params[k] = convert(k, params[k], text)
+  end
+  M.declared = t
+  _G.params = params
+  return params
+end
+
+local function check_size(size)
+  if type(size) ~= "table" then return nil end
+  local w, h = size[1], size[2]
+  if type(w) ~= "number" or type(h) ~= "number" or w ~= math.floor(w) or h ~= math.floor(h) then
+    return nil
+  end
+  return w, h
+end
+
+--- Declares the timeline: audio, fps, window, size, seed, sections, bands.
+function M.timeline(t)
+  if type(t) ~= "table" then fail("timeline{...} expects a table", 2) end
+  local fps = t.fps or 15
+  if type(fps) ~= "number" or fps <= 0 or fps > 240 then
+    fail(("timeline: fps must be a number in (0, 240], got %s"):format(tostring(fps)), 2)
+  end
+  local window = t.window or 0.05
+  if type(window) ~= "number" or window <= 0 then
+    fail(("timeline: window must be a positive number of seconds, got %s"):format(tostring(window)), 2)
+  end
+  local w, h = check_size(t.size or { 512, 512 })
+  if not w then fail("timeline: size must be {width, height} in pixels", 2) end
+  if w < 1 or h < 1 or w > 8192 or h > 8192 then
+    fail(("timeline: size %dx%d is outside 1..8192 pixels per side"):format(w, h), 2)
+  end
+  local audio = t.audio or (_G.params and _G.params.audio) or "demo"
+  if type(audio) == "string" then
+    local ok, song = pcall(funky_native.audio.load, audio)
+    if not ok then fail("timeline: " .. tostring(song):gsub("^[^:]*:%d+: ", ""), 2) end
+    audio = song
+  end
+  local tl = {}
+  for k, v in pairs(t) do tl[k] = v end
+  tl.fps, tl.window, tl.size, tl.audio = fps, window, { w, h }, audio
+  tl.seed = t.seed or 0
+  M.timeline_decl = tl
+  return tl
+end
+
+local default_bands = { { 20, 150 }, { 150, 2000 }, { 2000, 8000 } }
+
+local function sections_of(tl, ctx)
+  local out = {}
+  for i, s in ipairs(tl.sections or {}) do
+    if type(s) ~= "table" then fail(("timeline: sections[%d] must be a table"):format(i), 3) end
+    local sec = {}
+    for k, v in pairs(s) do sec[k] = v end
+    sec.start = ftime.seconds(s.at or 0, ctx)
+    sec.number = i
+    out[#out + 1] = sec
+  end
+  table.sort(out, function(a, b) return a.start < b.start end)
+  return out
+end
+
+--- Builds the render plan from the declarations (called by the renderer).
+function M.plan()
+  local tl = M.timeline_decl
+  if not tl then fail("the recipe never called timeline{...}; declare fps, size and audio there", 1) end
+  local song = tl.audio
+  local frames = song:frames { fps = tl.fps, window = tl.window }
+  local feats = song:features { fps = tl.fps, bands = tl.bands or default_bands }
+  local ctx = { fps = tl.fps, tempo = song.tempo or feats.tempo,
+                first_beat = (song.tempo == nil and feats.beats[1]) or 0 }
+  local sections = sections_of(tl, ctx)
+  local plan = {
+    name = M.declared and M.declared.name or "recipe",
+    fps = tl.fps, width = tl.size[1], height = tl.size[2], count = #frames,
+    audio = song, frames = frames, features = feats, sections = sections, timeline = tl,
+  }
+  local function section_at(t)
+    local cur = sections[1]
+    for _, s in ipairs(sections) do if s.start <= t then cur = s end end
+    return cur
+  end
+  --- The argument of frame(f) for frame k (from 0).
+  function plan.input(k)
+    local fr = frames[k + 1]
+    local i = math.min(k + 1, feats.count)
+    local bands = {}
+    for b = 1, #feats.bands do bands[b] = feats.bands[b][i] end
+    return {
+      index = k, time = fr.time, size = { tl.size[1], tl.size[2] }, seed = tl.seed,
+      spectrum = fr.spectrum, fps = tl.fps, section = section_at(fr.time),
+      rms = feats.rms[i], onset = feats.onset[i], bands = bands,
+      beat = feats.beat_index[i], beat_phase = feats.beat_phase[i],
+      bar_phase = feats.bar_phase[i], tempo = ctx.tempo,
+    }
+  end
+  return plan
+end
+
+return M

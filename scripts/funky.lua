@@ -1,0 +1,32 @@
+-- The seed recipe: 15 fps, a 0.05 s onset window at the start of every frame,
+-- 90 log-spaced FFT bins, each bin's energy scattered as points at hashed
+-- positions (hue by bin, lightness by magnitude), Gaussian blur, then
+-- img2img at start_schedule 0.5 with a fixed seed and per-section prompts.
+-- Without a model the blurred noise fields are the frames (the preview).
+local funky = require "funky"
+
+recipe {
+  name = "Funky Diffusion", version = "1.0", api = 1, author = "Funky Diffusion", license = "CC0",
+  description = "Onset spectra as hashed noise fields, diffused with per-section prompts.",
+  params = { audio = "demo", fps = 15, window = 0.05, size = 512, bins = 90, points = 24,
+             radius = 1.5, blur = 2, start = 0.5, seed = 7, colour = "rainbow" },
+}
+
+local bins = funky.bins.log { count = params.bins, from = 10 }
+
+timeline {
+  audio = params.audio, fps = params.fps, window = params.window,
+  size = { params.size, params.size }, seed = 42, sampler = "ddim", steps = 20,
+  sections = {
+    { at = "0s", prompt = "iceland vista high res photo 4k cinematic lighting anamorphic 16mm" },
+    { at = "16s", prompt = "hyperrealistic photography of an android moody fog cyberpunk" },
+  },
+}
+
+function frame(f)
+  local field = funky.noise.field {
+    size = f.size, amps = f.spectrum:take(bins), colour = params.colour, seed = params.seed,
+    points_per_bin = params.points, radius = params.radius, normalise = "frame",
+  }
+  return { init = field:blur(params.blur), start_schedule = params.start, prompt = f.section.prompt }
+end

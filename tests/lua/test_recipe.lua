@@ -1,0 +1,56 @@
+-- recipe{} / timeline{} declarations, --set overrides, time units, the plan.
+local funky = require "funky"
+local R = funky.recipe
+local ftime = funky.time
+local passed, failed = 0, 0
+local function check(cond, msg)
+  if cond then passed = passed + 1 else failed = failed + 1; print("FAIL " .. msg) end
+end
+local function raises(pattern, fn, ...)
+  local ok, err = pcall(fn, ...)
+  check(not ok and tostring(err):find(pattern), ("expected error /%s/, got %s"):format(pattern, tostring(err)))
+end
+
+-- time units
+check(ftime.seconds(12) == 12 and ftime.seconds("12s") == 12 and ftime.seconds("1.5s") == 1.5, "seconds")
+check(ftime.seconds("30f", { fps = 15 }) == 2, "frames")
+check(ftime.seconds("8b", { tempo = 120 }) == 4, "beats")
+check(ftime.seconds("2bar", { tempo = 120 }) == 4, "bars")
+raises("tempo is unknown", ftime.seconds, "8b", {})
+raises("unknown time unit", ftime.seconds, "8q", {})
+raises("cannot read time", ftime.seconds, "soon", {})
+
+-- overrides are typed by the defaults
+R.overrides = { fps = "24", colour = "fire", flag = "false" }
+local p = R.recipe { name = "t", params = { fps = 15, colour = "rainbow", flag = true } }
+check(p.fps == 24 and p.colour == "fire" and p.flag == false and params == p, "typed overrides")
+R.overrides = { nope = "1" }
+raises("has no parameter 'nope'", R.recipe, { name = "t", params = { fps = 15 } })
+R.overrides = { fps = "x" }
+raises("'fps' is a number", R.recipe, { name = "t", params = { fps = 15 } })
+R.overrides = {}
+raises("name", R.recipe, { params = {} })
+raises("API 2", R.recipe, { name = "t", api = 2 })
+
+-- timeline checks
+raises("fps must be", R.timeline, { fps = 0 })
+raises("window must be", R.timeline, { window = 0 })
+raises("1..8192", R.timeline, { size = { 0, 10 } })
+raises("1..8192", R.timeline, { size = { 9000, 10 } })
+raises("size must be", R.timeline, { size = { 1.5, 10 } })
+
+-- a plan over the demo: sections by time and beats, frame inputs
+R.recipe { name = "plan" }
+R.timeline { audio = "demo", fps = 10, size = { 32, 24 },
+             sections = { { at = "8b", prompt = "b" }, { at = 0, prompt = "a" } } }
+local plan = R.plan()
+check(plan.count == 200 and plan.width == 32 and plan.height == 24, "plan shape " .. plan.count)
+local f0, f60 = plan.input(0), plan.input(60)
+check(f0.section.prompt == "a" and f60.section.prompt == "b", "sections (8 beats at 100 BPM = 4.8 s)")
+check(plan.input(47).section.prompt == "a" and plan.input(48).section.prompt == "b", "section boundary at 4.8 s")
+check(f0.index == 0 and f60.time == 6 and #f60.spectrum == 1103, "frame input fields")
+check(type(f60.rms) == "number" and type(f60.onset) == "number" and type(f60.beat_phase) == "number", "features in f")
+check(#f60.bands == 3, "default bands")
+
+print(("%d passed, %d failed"):format(passed, failed))
+if failed > 0 then os.exit(1) end

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the demo and the tests need, if
+# any is missing. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+pkgs=(cmake make gcc pkg-config liblua5.4-dev libluajit-5.1-dev libsndfile1-dev libfftw3-dev
+      libstb-dev libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers ffmpeg
+      python3-numpy python3-scipy python3-pil)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo=sudo
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
