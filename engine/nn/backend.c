@@ -280,6 +280,61 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
   return fk_nn_vk_conv2d(nn, &g, x, w, bias, y, e);
 }
 
+int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
+                     fk_tensor *y, int groups, float eps, int silu, fk_err *e) {
+  if (check_pair("group norm", x, y, e)) return e->code;
+  if (x->ndim < 2 || groups < 1 || x->shape[1] % groups)
+    return fk_err_set(e, FK_EINTERNAL, "group norm: %d groups do not divide the channels", groups);
+  size_t c = (size_t)x->shape[1], hw = x->numel / ((size_t)x->shape[0] * c);
+  if (gamma->numel != c || beta->numel != c)
+    return fk_err_set(e, FK_EINTERNAL, "group norm: gamma/beta need %zu values", c);
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_group_norm(x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c, hw,
+                         (size_t)groups, eps, silu);
+    return FK_OK;
+  }
+  return fk_nn_vk_group_norm(nn, x, gamma, beta, y, groups, eps, silu, e);
+}
+
+int fk_nn_layer_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
+                     fk_tensor *y, float eps, fk_err *e) {
+  if (check_pair("layer norm", x, y, e)) return e->code;
+  size_t d = (size_t)x->shape[x->ndim - 1];
+  if (gamma->numel != d || beta->numel != d)
+    return fk_err_set(e, FK_EINTERNAL, "layer norm: gamma/beta need %zu values", d);
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_layer_norm(x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
+    return FK_OK;
+  }
+  return fk_nn_vk_rows(nn, "layernorm", x, gamma, beta, y, eps, e);
+}
+
+int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
+  if (check_pair("softmax", x, y, e)) return e->code;
+  size_t d = (size_t)x->shape[x->ndim - 1];
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_softmax(x->host, y->host, x->numel / d, d);
+    return FK_OK;
+  }
+  return fk_nn_vk_rows(nn, "softmax", x, NULL, NULL, y, 0, e);
+}
+
+int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
+                    fk_tensor *out, int causal, fk_err *e) {
+  if (check_pair("attention", q, out, e)) return e->code;
+  if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4 || !same_shape(k, v) ||
+      k->shape[0] != q->shape[0] || k->shape[2] != q->shape[2] || k->shape[3] != q->shape[3])
+    return fk_err_set(e, FK_EINTERNAL, "attention: q, k, v must be [B, L, H, D] with k, v alike");
+  size_t d = (size_t)q->shape[3];
+  if (d > 256) return fk_err_set(e, FK_EINTERNAL, "attention: head dim %zu over 256", d);
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_attention(q->host, k->host, v->host, out->host, (size_t)q->shape[0],
+                        (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d, causal);
+    return FK_OK;
+  }
+  return fk_nn_vk_attention(nn, q, k, v, out, causal, e);
+}
+
 int fk_nn_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
   *out = NULL;
   if (!(sigma > 0) || sigma > 1000)

@@ -93,6 +93,23 @@ typedef struct fk_nn_conv {
 int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_tensor *bias,
                  fk_tensor *y, const fk_nn_conv *c, fk_err *e);
 
+/* Group norm of x [N, C, H, W] over `groups` channel groups, then
+ * gamma[c], beta[c]; SiLU fused when silu. y may be x. */
+int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
+                     fk_tensor *y, int groups, float eps, int silu, fk_err *e);
+/* Layer norm over the last dimension, then gamma, beta (both [D]). */
+int fk_nn_layer_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
+                     fk_tensor *y, float eps, fk_err *e);
+/* Softmax over the last dimension. */
+int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e);
+
+/* Multi-head scaled dot-product attention: q [B, Lq, H, D], k and v
+ * [B, Lk, H, D] (self or cross attention), out [B, Lq, H, D]; scale
+ * 1/sqrt(D); causal masks keys after each query. Never materialises the
+ * Lq x Lk score matrix. D up to 256. */
+int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
+                    fk_tensor *out, int causal, fk_err *e);
+
 /* Separable Gaussian blur of an image tensor [H, W, C] (interleaved, as
  * engine/image stores pixels), mode 'nearest', radius floor(4 sigma + 0.5):
  * the numbers of scipy.ndimage.gaussian_filter(x, (sigma, sigma, 0)). */

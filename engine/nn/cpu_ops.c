@@ -1,6 +1,7 @@
 /* Plain C kernels: the reference every GPU kernel is tested against, and
  * the CPU backend until a tuned one replaces them. Written for clarity. */
 #include <math.h>
+#include <stdlib.h>
 #include <stdint.h>
 
 #include "nn/nn_internal.h"
@@ -97,4 +98,77 @@ void fk_nn_cpu_conv2d(const fk_nn_cg *g, const float *x, const float *w, const f
           else if (c->act == FK_NN_ACT_LEAKY) v = v >= 0 ? v : c->alpha * v;
           y[((size_t)(n * g->cout + co) * g->oh + oy) * g->ow + ox] = v;
         }
+}
+
+void fk_nn_cpu_group_norm(const float *x, const float *gamma, const float *beta, float *y,
+                          size_t n, size_t c, size_t hw, size_t groups, float eps, int silu) {
+  size_t cpg = c / groups, count = cpg * hw;
+  for (size_t b = 0; b < n; b++)
+    for (size_t g = 0; g < groups; g++) {
+      const float *xs = x + (b * c + g * cpg) * hw;
+      float *ys = y + (b * c + g * cpg) * hw;
+      double mean = 0, var = 0;
+      for (size_t i = 0; i < count; i++) mean += xs[i];
+      mean /= (double)count;
+      for (size_t i = 0; i < count; i++) var += (xs[i] - mean) * (xs[i] - mean);
+      double rstd = 1.0 / sqrt(var / (double)count + eps);
+      for (size_t i = 0; i < count; i++) {
+        size_t ch = g * cpg + i / hw;
+        float v = (float)((xs[i] - mean) * rstd) * gamma[ch] + beta[ch];
+        ys[i] = silu ? v / (1.0f + expf(-v)) : v;
+      }
+    }
+}
+
+void fk_nn_cpu_layer_norm(const float *x, const float *gamma, const float *beta, float *y,
+                          size_t rows, size_t d, float eps) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d;
+    double mean = 0, var = 0;
+    for (size_t i = 0; i < d; i++) mean += xr[i];
+    mean /= (double)d;
+    for (size_t i = 0; i < d; i++) var += (xr[i] - mean) * (xr[i] - mean);
+    double rstd = 1.0 / sqrt(var / (double)d + eps);
+    for (size_t i = 0; i < d; i++) y[r * d + i] = (float)((xr[i] - mean) * rstd) * gamma[i] + beta[i];
+  }
+}
+
+void fk_nn_cpu_softmax(const float *x, float *y, size_t rows, size_t d) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *xr = x + r * d;
+    float m = xr[0];
+    for (size_t i = 1; i < d; i++) m = xr[i] > m ? xr[i] : m;
+    double s = 0;
+    for (size_t i = 0; i < d; i++) s += exp((double)xr[i] - m);
+    for (size_t i = 0; i < d; i++) y[r * d + i] = (float)(exp((double)xr[i] - m) / s);
+  }
+}
+
+void fk_nn_cpu_attention(const float *q, const float *k, const float *v, float *o, size_t b,
+                         size_t lq, size_t lk, size_t heads, size_t d, int causal) {
+  double scale = 1.0 / sqrt((double)d);
+  double *s = malloc(lk * sizeof *s);
+  if (!s) return; /* the caller's NaN-poisoned output then fails the test */
+  for (size_t z = 0; z < b; z++)
+    for (size_t h = 0; h < heads; h++)
+      for (size_t i = 0; i < lq; i++) {
+        const float *qi = q + ((z * lq + i) * heads + h) * d;
+        size_t n = causal && i + 1 < lk ? i + 1 : lk;
+        double m = -INFINITY, sum = 0;
+        for (size_t j = 0; j < n; j++) {
+          const float *kj = k + ((z * lk + j) * heads + h) * d;
+          double acc = 0;
+          for (size_t t = 0; t < d; t++) acc += (double)qi[t] * kj[t];
+          s[j] = acc * scale;
+          m = s[j] > m ? s[j] : m;
+        }
+        for (size_t j = 0; j < n; j++) sum += s[j] = exp(s[j] - m);
+        float *oi = o + ((z * lq + i) * heads + h) * d;
+        for (size_t t = 0; t < d; t++) {
+          double acc = 0;
+          for (size_t j = 0; j < n; j++) acc += s[j] * v[((z * lk + j) * heads + h) * d + t];
+          oi[t] = (float)(acc / sum);
+        }
+      }
+  free(s);
 }

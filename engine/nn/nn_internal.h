@@ -44,7 +44,23 @@ typedef struct fk_nn_cg {
 void fk_nn_cpu_conv2d(const fk_nn_cg *g, const float *x, const float *w, const float *bias,
                       float *y);
 
+void fk_nn_cpu_group_norm(const float *x, const float *gamma, const float *beta, float *y,
+                          size_t n, size_t c, size_t hw, size_t groups, float eps, int silu);
+void fk_nn_cpu_layer_norm(const float *x, const float *gamma, const float *beta, float *y,
+                          size_t rows, size_t d, float eps);
+void fk_nn_cpu_softmax(const float *x, float *y, size_t rows, size_t d);
+
+void fk_nn_cpu_attention(const float *q, const float *k, const float *v, float *o, size_t b,
+                         size_t lq, size_t lk, size_t heads, size_t d, int causal);
+
 /* Vulkan kernels (vk_ops.c). */
+int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
+                       fk_tensor *out, int causal, fk_err *e);
+int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
+                        const fk_tensor *beta, fk_tensor *y, int groups, float eps, int silu,
+                        fk_err *e);
+int fk_nn_vk_rows(fk_nn *nn, const char *shader, const fk_tensor *x, const fk_tensor *gamma,
+                  const fk_tensor *beta, fk_tensor *y, float eps, fk_err *e);
 int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
                     const fk_tensor *bias, fk_tensor *y, fk_err *e);
 int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,

@@ -2,6 +2,7 @@
  * constants), binds tensors and records a dispatch into the backend's
  * pass. Element grids use 256-wide workgroups laid out in 2-D when one
  * dimension would exceed the device's group-count limit. */
+#include <math.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -99,4 +100,69 @@ int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_t
                      {y->impl, 0, 0, 1}};
   return dispatch(nn, "conv2d", spec, 8, bd, 4, &push, sizeof push,
                   (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
+}
+
+int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
+                        const fk_tensor *beta, fk_tensor *y, int groups, float eps, int silu,
+                        fk_err *e) {
+  uint32_t n = (uint32_t)x->shape[0], c = (uint32_t)x->shape[1];
+  uint32_t hw = (uint32_t)(x->numel / ((size_t)n * c));
+  fk_vk_buffer *stats;
+  if (fk_nn_vk_scratch(nn, (size_t)n * (size_t)groups * 2 * sizeof(float), 0, &stats, e))
+    return e->code;
+  struct {
+    uint32_t c, hw, groups;
+    float eps;
+  } p1 = {c, hw, (uint32_t)groups, eps};
+  fk_vk_bind b1[] = {{x->impl, 0, 0, 0}, {stats, 0, 0, 1}};
+  if (dispatch(nn, "groupnorm_stats", NULL, 0, b1, 2, &p1, sizeof p1, n * (uint32_t)groups, 1,
+               1, e))
+    return e->code;
+  struct {
+    uint32_t n, c, hw, groups;
+  } p2 = {(uint32_t)x->numel, c, hw, (uint32_t)groups};
+  uint32_t spec[4] = {WG, 1, 1, silu ? 1u : 0u}, gx, gy;
+  grid_1d(nn, x->numel, &gx, &gy);
+  fk_vk_bind b2[] = {{x->impl, 0, 0, 0},
+                     {stats, 0, 0, 0},
+                     {gamma->impl, 0, 0, 0},
+                     {beta->impl, 0, 0, 0},
+                     {y->impl, 0, 0, 1}};
+  return dispatch(nn, "groupnorm_apply", spec, 4, b2, 5, &p2, sizeof p2, gx, gy, 1, e);
+}
+
+/* One workgroup per row of the last dimension: layer norm and softmax. */
+int fk_nn_vk_rows(fk_nn *nn, const char *shader, const fk_tensor *x, const fk_tensor *gamma,
+                  const fk_tensor *beta, fk_tensor *y, float eps, fk_err *e) {
+  uint32_t d = (uint32_t)x->shape[x->ndim - 1];
+  uint32_t rows = (uint32_t)(x->numel / d);
+  uint32_t maxx = nn->vk->caps.max_wg_count[0];
+  uint32_t gx = rows < maxx ? rows : maxx, gy = (rows + gx - 1) / gx;
+  struct {
+    uint32_t d, rows;
+    float eps;
+  } push = {d, rows, eps};
+  if (gamma) {
+    fk_vk_bind b[] = {{x->impl, 0, 0, 0},
+                      {gamma->impl, 0, 0, 0},
+                      {beta->impl, 0, 0, 0},
+                      {y->impl, 0, 0, 1}};
+    return dispatch(nn, shader, NULL, 0, b, 4, &push, sizeof push, gx, gy, 1, e);
+  }
+  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, shader, NULL, 0, b, 2, &push, 2 * sizeof(uint32_t), gx, gy, 1, e);
+}
+
+int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
+                       fk_tensor *out, int causal, fk_err *e) {
+  uint32_t b = (uint32_t)q->shape[0], lq = (uint32_t)q->shape[1], heads = (uint32_t)q->shape[2];
+  uint32_t d = (uint32_t)q->shape[3];
+  struct {
+    uint32_t lq, lk, heads;
+    float scale;
+  } push = {lq, (uint32_t)k->shape[1], heads, 1.0f / sqrtf((float)d)};
+  uint32_t spec[5] = {64, 1, 1, d, causal ? 1u : 0u};
+  fk_vk_bind bd[] = {{q->impl, 0, 0, 0}, {k->impl, 0, 0, 0}, {v->impl, 0, 0, 0}, {out->impl, 0, 0, 1}};
+  return dispatch(nn, "attention", spec, 5, bd, 4, &push, sizeof push, (lq + 63) / 64, b * heads,
+                  1, e);
 }

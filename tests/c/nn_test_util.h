@@ -1,0 +1,55 @@
+/* Helpers for the kernel tests: deterministic random data, tensors made on
+ * a backend from host data (NULL data = NaN poison), and NMSE. */
+#ifndef FK_TEST_NN_UTIL_H
+#define FK_TEST_NN_UTIL_H
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "nn/backend.h"
+
+static uint64_t test_rng = 12345;
+static inline float test_rand(float lo, float hi) {
+  test_rng = test_rng * 6364136223846793005ull + 1442695040888963407ull;
+  return lo + (hi - lo) * (float)((double)(test_rng >> 11) / 9007199254740992.0);
+}
+
+static inline fk_tensor *test_tensor(fk_nn *nn, int nd, const int64_t *shape, const float *v) {
+  fk_err e = {0};
+  fk_tensor *t;
+  if (fk_tensor_new(nn, FK_NN_F32, nd, shape, &t, &e)) {
+    CHECK(0, "tensor: %s", e.msg);
+    exit(1);
+  }
+  float *buf = malloc(t->numel * sizeof *buf);
+  for (size_t i = 0; i < t->numel; i++) buf[i] = v ? v[i] : NAN;
+  fk_tensor_write(t, buf, &e);
+  free(buf);
+  return t;
+}
+
+/* NMSE of got against ref; infinite if got has a NaN or Inf. */
+static inline double test_nmse(const float *got, const float *ref, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(got[i])) return INFINITY;
+    double d = (double)got[i] - ref[i];
+    num += d * d;
+    den += (double)ref[i] * ref[i];
+  }
+  return den > 0 ? num / den : num;
+}
+
+/* Reads both tensors and checks their NMSE. */
+static inline void test_compare(const char *what, fk_tensor *ref, fk_tensor *got, double limit) {
+  fk_err e = {0};
+  float *a = malloc(ref->numel * sizeof *a), *b = malloc(got->numel * sizeof *b);
+  CHECK(!fk_tensor_read(ref, a, &e) && !fk_tensor_read(got, b, &e), "%s: read: %s", what, e.msg);
+  double err = test_nmse(b, a, ref->numel);
+  CHECK(err < limit, "%s: nmse %.3g (limit %.3g)", what, err, limit);
+  free(a);
+  free(b);
+}
+
+#endif
