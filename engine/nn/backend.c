@@ -335,6 +335,81 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
   return fk_nn_vk_attention(nn, q, k, v, out, causal, e);
 }
 
+int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x, fk_tensor *y,
+                      fk_err *e) {
+  if (x->nn != y->nn || x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0])
+    return fk_err_set(e, FK_EINTERNAL, "resample: x and y must be NCHW on one backend");
+  fk_nn_rs g = {(uint32_t)y->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2],
+                (uint32_t)x->shape[3], (uint32_t)y->shape[1], (uint32_t)y->shape[2],
+                (uint32_t)y->shape[3]};
+  int ok = 0;
+  switch (mode) {
+  case FK_NN_UPSAMPLE2X: ok = g.oc == g.c && g.oh == 2 * g.h && g.ow == 2 * g.w; break;
+  case FK_NN_BILINEAR: ok = g.oc == g.c; break;
+  case FK_NN_AVGPOOL2X2: ok = g.oc == g.c && g.oh == g.h / 2 && g.ow == g.w / 2 && g.oh && g.ow; break;
+  case FK_NN_PIXEL_SHUFFLE:
+    ok = r >= 1 && g.c == g.oc * (uint32_t)(r * r) && g.oh == g.h * (uint32_t)r &&
+         g.ow == g.w * (uint32_t)r;
+    break;
+  }
+  if (!ok) return fk_err_set(e, FK_EINTERNAL, "resample mode %d: output shape does not fit", mode);
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
+    return FK_OK;
+  }
+  return fk_nn_vk_resample(nn, mode, (uint32_t)r, &g, x, y, e);
+}
+
+int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_tensor *y, int dy,
+                        fk_err *e) {
+  if (x->nn != y->nn || x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0] ||
+      x->shape[2] != y->shape[2] || x->shape[3] != y->shape[3] || sx < 0 || dy < 0 ||
+      count < 0 || sx + count > x->shape[1] || dy + count > y->shape[1])
+    return fk_err_set(e, FK_EINTERNAL, "copy channels: ranges or shapes do not fit");
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_copy_channels(x->host, y->host, (size_t)x->shape[0],
+                            (size_t)(x->shape[2] * x->shape[3]), (size_t)count,
+                            (size_t)x->shape[1], (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+    return FK_OK;
+  }
+  return fk_nn_vk_copy_channels(nn, x, y, (uint32_t)count, (uint32_t)sx, (uint32_t)dy, e);
+}
+
+int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
+  if (check_pair("warp", x, y, e)) return e->code;
+  if (x->ndim != 4 || flow->ndim != 4 || flow->shape[0] != x->shape[0] || flow->shape[1] != 2 ||
+      flow->shape[2] != x->shape[2] || flow->shape[3] != x->shape[3])
+    return fk_err_set(e, FK_EINTERNAL, "warp: flow must be [N, 2, H, W] like x");
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_warp(x->host, flow->host, y->host, (size_t)x->shape[0], (size_t)x->shape[1],
+                   (size_t)x->shape[2], (size_t)x->shape[3]);
+    return FK_OK;
+  }
+  return fk_nn_vk_warp(nn, x, flow, y, e);
+}
+
+int fk_nn_timestep_embedding(fk_nn *nn, const float *t, int n, int flip_sin_to_cos, float shift,
+                             float max_period, fk_tensor *y, fk_err *e) {
+  (void)nn;
+  if (y->ndim != 2 || y->shape[0] != n || y->shape[1] % 2)
+    return fk_err_set(e, FK_EINTERNAL, "timestep embedding: y must be [n, even dim]");
+  size_t dim = (size_t)y->shape[1], half = dim / 2;
+  float *buf = fk_alloc((size_t)n * dim, sizeof *buf);
+  if (!buf) return fk_err_oom(e, "timestep embedding", (size_t)n * dim * sizeof *buf);
+  /* float32 throughout, as torch computes it */
+  for (int i = 0; i < n; i++)
+    for (size_t j = 0; j < half; j++) {
+      float ex = -logf(max_period) * (float)j / ((float)half - shift);
+      float arg = t[i] * expf(ex);
+      float sn = sinf(arg), cs = cosf(arg);
+      buf[(size_t)i * dim + j] = flip_sin_to_cos ? cs : sn;
+      buf[(size_t)i * dim + half + j] = flip_sin_to_cos ? sn : cs;
+    }
+  int rc = fk_tensor_write(y, buf, e);
+  free(buf);
+  return rc;
+}
+
 int fk_nn_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
   *out = NULL;
   if (!(sigma > 0) || sigma > 1000)

@@ -110,6 +110,30 @@ int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e);
 int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                     fk_tensor *out, int causal, fk_err *e);
 
+/* NCHW resampling; y's shape gives the target. UPSAMPLE2X: nearest, y twice
+ * x's size. BILINEAR: any size, torch's align_corners=False. AVGPOOL2X2:
+ * y = floor(x / 2). PIXEL_SHUFFLE: x [N, C r^2, H, W] -> y [N, C, rH, rW]. */
+typedef enum {
+  FK_NN_UPSAMPLE2X = 0,
+  FK_NN_BILINEAR = 1,
+  FK_NN_AVGPOOL2X2 = 2,
+  FK_NN_PIXEL_SHUFFLE = 3,
+} fk_nn_resample;
+int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x, fk_tensor *y,
+                      fk_err *e);
+/* Copies channels [sx, sx + count) of x [N, Cx, H, W] into y [N, Cy, H, W]
+ * from channel dy: concatenation (several copies into one y) and slicing. */
+int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_tensor *y, int dy,
+                        fk_err *e);
+/* Bilinear backward warp, edge clamp: y(i, j) = x(i + flow_y, j + flow_x);
+ * x [N, C, H, W], flow [N, 2, H, W] (x displacement first). */
+int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e);
+/* Sinusoidal timestep embedding of n timesteps into y [n, dim], as
+ * diffusers' get_timestep_embedding: exponent -ln(max_period) i / (half -
+ * shift), sin then cos (cos then sin with flip_sin_to_cos). */
+int fk_nn_timestep_embedding(fk_nn *nn, const float *t, int n, int flip_sin_to_cos, float shift,
+                             float max_period, fk_tensor *y, fk_err *e);
+
 /* Separable Gaussian blur of an image tensor [H, W, C] (interleaved, as
  * engine/image stores pixels), mode 'nearest', radius floor(4 sigma + 0.5):
  * the numbers of scipy.ndimage.gaussian_filter(x, (sigma, sigma, 0)). */

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nn/nn_internal.h"
 
@@ -171,4 +172,62 @@ void fk_nn_cpu_attention(const float *q, const float *k, const float *v, float *
         }
       }
   free(s);
+}
+
+void fk_nn_cpu_resample(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, const float *x,
+                        float *y) {
+  for (uint32_t i = 0; i < g->total; i++) {
+    uint32_t ox = i % g->ow, oy = (i / g->ow) % g->oh, plane = i / (g->ow * g->oh);
+    const float *xp = x + (size_t)plane * g->h * g->w;
+    float v;
+    if (mode == FK_NN_UPSAMPLE2X) {
+      v = xp[(oy / 2) * g->w + ox / 2];
+    } else if (mode == FK_NN_BILINEAR) {
+      float sy = ((float)oy + 0.5f) * (float)g->h / (float)g->oh - 0.5f;
+      float sx = ((float)ox + 0.5f) * (float)g->w / (float)g->ow - 0.5f;
+      sy = sy < 0 ? 0 : sy;
+      sx = sx < 0 ? 0 : sx;
+      uint32_t y0 = (uint32_t)sy < g->h - 1 ? (uint32_t)sy : g->h - 1;
+      uint32_t x0 = (uint32_t)sx < g->w - 1 ? (uint32_t)sx : g->w - 1;
+      uint32_t y1 = y0 + 1 < g->h ? y0 + 1 : g->h - 1, x1 = x0 + 1 < g->w ? x0 + 1 : g->w - 1;
+      float ly = sy - (float)y0, lx = sx - (float)x0;
+      v = (1 - ly) * ((1 - lx) * xp[y0 * g->w + x0] + lx * xp[y0 * g->w + x1]) +
+          ly * ((1 - lx) * xp[y1 * g->w + x0] + lx * xp[y1 * g->w + x1]);
+    } else if (mode == FK_NN_AVGPOOL2X2) {
+      v = 0.25f * (xp[2 * oy * g->w + 2 * ox] + xp[2 * oy * g->w + 2 * ox + 1] +
+                   xp[(2 * oy + 1) * g->w + 2 * ox] + xp[(2 * oy + 1) * g->w + 2 * ox + 1]);
+    } else {
+      uint32_t n = plane / g->oc, c = plane % g->oc;
+      uint32_t src = n * g->c + c * r * r + (oy % r) * r + (ox % r);
+      v = x[((size_t)src * g->h + oy / r) * g->w + ox / r];
+    }
+    y[i] = v;
+  }
+}
+
+void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count,
+                             size_t cx, size_t sx, size_t cy, size_t dy) {
+  for (size_t b = 0; b < n; b++)
+    for (size_t c = 0; c < count; c++)
+      memcpy(y + ((b * cy + dy + c) * hw), x + ((b * cx + sx + c) * hw), hw * sizeof *x);
+}
+
+void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_t c, size_t h,
+                    size_t w) {
+  size_t hw = h * w;
+  for (size_t b = 0; b < n; b++)
+    for (size_t pix = 0; pix < hw; pix++) {
+      size_t oy = pix / w, ox = pix % w;
+      float sx = (float)ox + flow[(b * 2) * hw + pix], sy = (float)oy + flow[(b * 2 + 1) * hw + pix];
+      sx = sx < 0 ? 0 : sx > (float)(w - 1) ? (float)(w - 1) : sx;
+      sy = sy < 0 ? 0 : sy > (float)(h - 1) ? (float)(h - 1) : sy;
+      size_t x0 = (size_t)sx, y0 = (size_t)sy;
+      size_t x1 = x0 + 1 < w ? x0 + 1 : w - 1, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+      float lx = sx - (float)x0, ly = sy - (float)y0;
+      for (size_t ch = 0; ch < c; ch++) {
+        const float *xp = x + (b * c + ch) * hw;
+        y[(b * c + ch) * hw + pix] = (1 - ly) * ((1 - lx) * xp[y0 * w + x0] + lx * xp[y0 * w + x1]) +
+                                     ly * ((1 - lx) * xp[y1 * w + x0] + lx * xp[y1 * w + x1]);
+      }
+    }
 }

@@ -53,7 +53,22 @@ void fk_nn_cpu_softmax(const float *x, float *y, size_t rows, size_t d);
 void fk_nn_cpu_attention(const float *q, const float *k, const float *v, float *o, size_t b,
                          size_t lq, size_t lk, size_t heads, size_t d, int causal);
 
+typedef struct fk_nn_rs {
+  uint32_t total, c, h, w, oc, oh, ow;
+} fk_nn_rs;
+void fk_nn_cpu_resample(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, const float *x,
+                        float *y);
+void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count,
+                             size_t cx, size_t sx, size_t cy, size_t dy);
+void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_t c, size_t h,
+                    size_t w);
+
 /* Vulkan kernels (vk_ops.c). */
+int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
+                      const fk_tensor *x, fk_tensor *y, fk_err *e);
+int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count,
+                           uint32_t sx, uint32_t dy, fk_err *e);
+int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e);
 int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                        fk_tensor *out, int causal, fk_err *e);
 int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,

@@ -166,3 +166,36 @@ int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const 
   return dispatch(nn, "attention", spec, 5, bd, 4, &push, sizeof push, (lq + 63) / 64, b * heads,
                   1, e);
 }
+
+int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
+                      const fk_tensor *x, fk_tensor *y, fk_err *e) {
+  uint32_t spec[5] = {WG, 1, 1, (uint32_t)mode, r ? r : 1}, gx, gy;
+  grid_1d(nn, g->total, &gx, &gy);
+  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, "resample", spec, 5, b, 2, g, sizeof *g, gx, gy, 1, e);
+}
+
+int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count,
+                           uint32_t sx, uint32_t dy, fk_err *e) {
+  uint32_t hw = (uint32_t)(x->shape[2] * x->shape[3]);
+  struct {
+    uint32_t total, hw, count, cx, sx, cy, dy;
+  } push = {(uint32_t)x->shape[0] * count * hw, hw, count, (uint32_t)x->shape[1], sx,
+            (uint32_t)y->shape[1], dy};
+  uint32_t spec[3] = {WG, 1, 1}, gx, gy;
+  grid_1d(nn, push.total, &gx, &gy);
+  /* Reads x, writes y: several copies into one y (a concatenation) write
+   * disjoint channels but bind the whole tensor, so they are ordered. */
+  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, "copy_channels", spec, 3, b, 2, &push, sizeof push, gx, gy, 1, e);
+}
+
+int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
+  struct {
+    uint32_t total, c, h, w;
+  } push = {(uint32_t)x->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3]};
+  uint32_t spec[3] = {WG, 1, 1}, gx, gy;
+  grid_1d(nn, x->numel, &gx, &gy);
+  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {flow->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, "warp", spec, 3, b, 3, &push, sizeof push, gx, gy, 1, e);
+}

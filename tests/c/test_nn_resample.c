@@ -1,0 +1,124 @@
+/* Resampling, channel copies, warp and the timestep embedding on Vulkan
+ * against the CPU reference; a few values against hand-computed ones
+ * (torch's align_corners=False bilinear, diffusers' embedding). */
+#include <string.h>
+
+#include "nn_test_util.h"
+
+static void resample(fk_nn *cpu, fk_nn *gpu, fk_nn_resample mode, int r, const int64_t *sx,
+                     const int64_t *sy) {
+  size_t nx = (size_t)(sx[0] * sx[1] * sx[2] * sx[3]);
+  float *x = malloc(nx * 4);
+  for (size_t i = 0; i < nx; i++) x[i] = test_rand(-1, 1);
+  fk_tensor *t[2][2];
+  fk_nn *nns[2] = {cpu, gpu};
+  fk_err e = {0};
+  for (int d = 0; d < 2; d++) {
+    t[d][0] = test_tensor(nns[d], 4, sx, x);
+    t[d][1] = test_tensor(nns[d], 4, sy, NULL);
+    CHECK(!fk_nn_resample_op(nns[d], mode, r, t[d][0], t[d][1], &e), "resample: %s", e.msg);
+  }
+  char what[96];
+  snprintf(what, sizeof what, "resample mode %d %lldx%lld -> %lldx%lld", mode, (long long)sx[2],
+           (long long)sx[3], (long long)sy[2], (long long)sy[3]);
+  test_compare(what, t[0][1], t[1][1], 1e-12);
+  for (int d = 0; d < 2; d++) fk_tensor_free(t[d][0]), fk_tensor_free(t[d][1]);
+  free(x);
+}
+
+int main(void) {
+  fk_nn *cpu, *gpu;
+  fk_err e = {0};
+  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
+  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
+    CHECK(0, "backends: %s", e.msg);
+    return CHECK_DONE();
+  }
+  resample(cpu, gpu, FK_NN_UPSAMPLE2X, 0, (int64_t[]){2, 3, 7, 5}, (int64_t[]){2, 3, 14, 10});
+  resample(cpu, gpu, FK_NN_BILINEAR, 0, (int64_t[]){1, 2, 7, 5}, (int64_t[]){1, 2, 13, 17});
+  resample(cpu, gpu, FK_NN_BILINEAR, 0, (int64_t[]){1, 33, 16, 16}, (int64_t[]){1, 33, 7, 9});
+  resample(cpu, gpu, FK_NN_AVGPOOL2X2, 0, (int64_t[]){2, 4, 7, 9}, (int64_t[]){2, 4, 3, 4});
+  resample(cpu, gpu, FK_NN_PIXEL_SHUFFLE, 2, (int64_t[]){1, 12, 5, 3}, (int64_t[]){1, 3, 10, 6});
+  /* Bilinear by hand: 2x2 [0 1; 2 3] to 4x4, torch gives first row
+   * 0, 0.25, 0.75, 1 (align_corners=False, edges clamped). */
+  {
+    float x[4] = {0, 1, 2, 3}, y[16];
+    fk_tensor *tx = test_tensor(cpu, 4, (int64_t[]){1, 1, 2, 2}, x);
+    fk_tensor *ty = test_tensor(cpu, 4, (int64_t[]){1, 1, 4, 4}, NULL);
+    fk_nn_resample_op(cpu, FK_NN_BILINEAR, 0, tx, ty, &e);
+    fk_tensor_read(ty, y, &e);
+    CHECK(y[0] == 0 && y[1] == 0.25f && y[2] == 0.75f && y[3] == 1 && y[4] == 0.5f &&
+              y[15] == 3,
+          "bilinear by hand: %g %g %g %g %g %g", y[0], y[1], y[2], y[3], y[4], y[15]);
+    fk_tensor_free(tx);
+    fk_tensor_free(ty);
+  }
+  /* Concatenation of two tensors along channels, then a slice back. */
+  {
+    int64_t sa[4] = {2, 3, 4, 5}, sb[4] = {2, 2, 4, 5}, sc[4] = {2, 5, 4, 5};
+    float a[120], b[80];
+    for (int i = 0; i < 120; i++) a[i] = test_rand(-1, 1);
+    for (int i = 0; i < 80; i++) b[i] = test_rand(-1, 1);
+    fk_nn *nns[2] = {cpu, gpu};
+    for (int d = 0; d < 2; d++) {
+      fk_tensor *ta = test_tensor(nns[d], 4, sa, a), *tb = test_tensor(nns[d], 4, sb, b);
+      fk_tensor *tc = test_tensor(nns[d], 4, sc, NULL), *ts = test_tensor(nns[d], 4, sb, NULL);
+      CHECK(!fk_nn_copy_channels(nns[d], ta, 0, 3, tc, 0, &e) &&
+                !fk_nn_copy_channels(nns[d], tb, 0, 2, tc, 3, &e) &&
+                !fk_nn_copy_channels(nns[d], tc, 3, 2, ts, 0, &e),
+            "concat: %s", e.msg);
+      float c[200], s[80];
+      fk_tensor_read(tc, c, &e);
+      fk_tensor_read(ts, s, &e);
+      int bad = 0;
+      for (int n = 0; n < 2; n++)
+        for (int ch = 0; ch < 5; ch++)
+          for (int i = 0; i < 20; i++) {
+            float want = ch < 3 ? a[(n * 3 + ch) * 20 + i] : b[(n * 2 + ch - 3) * 20 + i];
+            bad += c[(n * 5 + ch) * 20 + i] != want;
+          }
+      CHECK(bad == 0 && !memcmp(s, b, sizeof b), "%s concat/slice: %d wrong", d ? "gpu" : "cpu", bad);
+      CHECK(fk_nn_copy_channels(nns[d], ta, 2, 2, tc, 0, &e) != FK_OK, "out of range refused");
+      fk_tensor_free(ta), fk_tensor_free(tb), fk_tensor_free(tc), fk_tensor_free(ts);
+    }
+  }
+  /* Warp: GPU against CPU with flows that leave the image; zero flow is
+   * the identity. */
+  {
+    int64_t sx[4] = {2, 3, 9, 7}, sf[4] = {2, 2, 9, 7};
+    float x[378], f[252], zero[252] = {0}, out[378];
+    for (int i = 0; i < 378; i++) x[i] = test_rand(-1, 1);
+    for (int i = 0; i < 252; i++) f[i] = test_rand(-4, 4);
+    fk_tensor *t[2][3];
+    fk_nn *nns[2] = {cpu, gpu};
+    for (int d = 0; d < 2; d++) {
+      t[d][0] = test_tensor(nns[d], 4, sx, x);
+      t[d][1] = test_tensor(nns[d], 4, sf, f);
+      t[d][2] = test_tensor(nns[d], 4, sx, NULL);
+      CHECK(!fk_nn_warp(nns[d], t[d][0], t[d][1], t[d][2], &e), "warp: %s", e.msg);
+    }
+    test_compare("warp", t[0][2], t[1][2], 1e-12);
+    fk_tensor_write(t[1][1], zero, &e);
+    fk_nn_warp(gpu, t[1][0], t[1][1], t[1][2], &e);
+    fk_tensor_read(t[1][2], out, &e);
+    CHECK(!memcmp(out, x, sizeof x), "zero flow is the identity");
+    for (int d = 0; d < 2; d++)
+      for (int i = 0; i < 3; i++) fk_tensor_free(t[d][i]);
+  }
+  /* Timestep embedding: diffusers, dim 4, t = 1, flip, shift 0:
+   * freqs exp(-ln(10000) * [0, 1] / 2) = [1, 0.01]; [cos, sin]. */
+  {
+    float t1 = 1, y[4];
+    fk_tensor *ty = test_tensor(gpu, 2, (int64_t[]){1, 4}, NULL);
+    CHECK(!fk_nn_timestep_embedding(gpu, &t1, 1, 1, 0, 10000, ty, &e), "%s", e.msg);
+    fk_tensor_read(ty, y, &e);
+    CHECK(fabsf(y[0] - cosf(1)) < 1e-6f && fabsf(y[1] - cosf(0.01f)) < 1e-6f &&
+              fabsf(y[2] - sinf(1)) < 1e-6f && fabsf(y[3] - sinf(0.01f)) < 1e-6f,
+          "embedding %g %g %g %g", y[0], y[1], y[2], y[3]);
+    fk_tensor_free(ty);
+  }
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  fk_nn_close(cpu);
+  fk_nn_close(gpu);
+  return CHECK_DONE();
+}
