@@ -4,9 +4,11 @@
 #include "cli/cli.h"
 
 int fk_cli_bench_audio(int argc, char **argv);
+int fk_cli_bench_kernels(int argc, char **argv);
 
 int fk_cli_bench(int argc, char **argv) {
   if (argc >= 1 && !strcmp(argv[0], "audio")) return fk_cli_bench_audio(argc - 1, argv + 1);
-  fprintf(stderr, "funky bench: name a benchmark: audio\n");
+  if (argc >= 1 && !strcmp(argv[0], "kernels")) return fk_cli_bench_kernels(argc - 1, argv + 1);
+  fprintf(stderr, "funky bench: name a benchmark: audio, kernels\n");
   return 1;
 }

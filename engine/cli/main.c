@@ -20,6 +20,8 @@ static const char USAGE[] =
     "      its capability table\n"
     "  bench audio [--frames N] [--size WxH] [--no-reference]\n"
     "      frames/s of spectra + noise field + blur, against the seed's numpy/PIL way\n"
+    "  bench kernels [--quick] [--no-naive] [--reps N]\n"
+    "      Vulkan kernels at SD 1.5's shapes against OpenBLAS and naive shaders\n"
     "\n"
     "  --help     this text\n"
     "  --version  the engine version\n"

@@ -21,7 +21,7 @@ int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
   if (!rc) rc = fk_vk_pipes_new(nn->vk, &nn->pipes, e);
   if (!rc) rc = fk_vk_allocator_new(nn->vk, &nn->alloc, e);
   if (!rc) {
-    nn->prof = fk_vk_profile_new(0);
+    nn->prof = fk_vk_profile_new(o->profile);
     rc = fk_vk_rec_begin(nn->vk, nn->pipes, nn->prof, &nn->rec, e);
   }
   if (rc) {
@@ -63,6 +63,10 @@ void fk_nn_close(fk_nn *nn) {
     fk_vk_destroy(nn->vk);
   }
   free(nn);
+}
+
+double fk_nn_profile_ms(const fk_nn *nn, const char *kernel) {
+  return nn->prof ? fk_vk_profile_ms(nn->prof, kernel) : 0.0;
 }
 
 fk_nn_kind fk_nn_kind_of(const fk_nn *nn) { return nn->kind; }

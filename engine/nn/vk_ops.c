@@ -199,3 +199,28 @@ int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tenso
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {flow->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
   return dispatch(nn, "warp", spec, 3, b, 3, &push, sizeof push, gx, gy, 1, e);
 }
+
+int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c,
+                       fk_err *e) {
+  if (nn->kind != FK_NN_VULKAN || a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0])
+    return fk_err_set(e, FK_EINTERNAL, "naive matmul: Vulkan, 2-d, matching shapes");
+  struct {
+    uint32_t m, n, k;
+  } push = {(uint32_t)a->shape[0], (uint32_t)b->shape[1], (uint32_t)a->shape[1]};
+  fk_vk_bind bd[] = {{a->impl, 0, 0, 0}, {b->impl, 0, 0, 0}, {c->impl, 0, 0, 1}};
+  return dispatch(nn, "naive_matmul", NULL, 0, bd, 3, &push, sizeof push, (push.n + 15) / 16,
+                  (push.m + 15) / 16, 1, e);
+}
+
+int fk_nn_naive_conv3x3(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, fk_tensor *y,
+                        fk_err *e) {
+  if (nn->kind != FK_NN_VULKAN || x->ndim != 4 || x->shape[0] != 1 || w->shape[2] != 3)
+    return fk_err_set(e, FK_EINTERNAL, "naive conv: Vulkan, batch 1, 3x3");
+  struct {
+    uint32_t cin, h, w, cout;
+  } push = {(uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3],
+            (uint32_t)w->shape[0]};
+  fk_vk_bind bd[] = {{x->impl, 0, 0, 0}, {w->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, "naive_conv3x3", NULL, 0, bd, 3, &push, sizeof push,
+                  (push.h * push.w + 15) / 16, (push.cout + 15) / 16, 1, e);
+}

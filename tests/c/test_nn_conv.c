@@ -95,6 +95,24 @@ int main(void) {
   one(cpu, gpu, 2, 33, 6, 7, 65, 1, one1, 1);
   one(cpu, gpu, 1, 5, 7, 9, 6, 2, tf2, 1);
   one(cpu, gpu, 1, 32, 16, 16, 64, 3, silu3, 1);
+  /* The benchmark's naive baseline computes the same convolution. */
+  {
+    int64_t sx[4] = {1, 5, 9, 7}, sw[4] = {6, 5, 3, 3}, sy[4] = {1, 6, 9, 7};
+    float x[315], w[270], r1[378], r2[378];
+    for (int i = 0; i < 315; i++) x[i] = frand();
+    for (int i = 0; i < 270; i++) w[i] = frand();
+    fk_tensor *cx = make(cpu, sx, x), *cw = make(cpu, sw, w), *cy = make(cpu, sy, NULL);
+    fk_tensor *gx = make(gpu, sx, x), *gw = make(gpu, sw, w), *gy = make(gpu, sy, NULL);
+    CHECK(!fk_nn_conv2d(cpu, cx, cw, NULL, cy, &same3, &e) && !fk_nn_naive_conv3x3(gpu, gx, gw, gy, &e),
+          "naive conv: %s", e.msg);
+    fk_tensor_read(cy, r1, &e);
+    fk_tensor_read(gy, r2, &e);
+    double worst = 0;
+    for (int i = 0; i < 378; i++) worst = fmax(worst, fabs((double)r1[i] - r2[i]));
+    CHECK(worst < 1e-5, "naive conv off by %g", worst);
+    fk_tensor_free(cx), fk_tensor_free(cw), fk_tensor_free(cy);
+    fk_tensor_free(gx), fk_tensor_free(gw), fk_tensor_free(gy);
+  }
   CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);

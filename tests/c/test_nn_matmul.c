@@ -86,6 +86,25 @@ int main(void) {
   one(cpu, gpu, 3, 77, 40, 33, 1, 1, 1);
   one(cpu, gpu, 1, 130, 300, 70, 0, 0, 1);
   one(cpu, gpu, 2, 5, 129, 7, 1, 1, 0);
+  /* The benchmark's naive baseline computes the same product. */
+  {
+    int64_t sa[2] = {37, 19}, sb[2] = {19, 45}, sc[2] = {37, 45};
+    float a[37 * 19], bm[19 * 45];
+    for (int i = 0; i < 37 * 19; i++) a[i] = frand();
+    for (int i = 0; i < 19 * 45; i++) bm[i] = frand();
+    fk_tensor *ca = make(cpu, 2, sa, a), *cb = make(cpu, 2, sb, bm), *cc = make(cpu, 2, sc, NULL);
+    fk_tensor *ga = make(gpu, 2, sa, a), *gb = make(gpu, 2, sb, bm), *gc = make(gpu, 2, sc, NULL);
+    CHECK(!fk_nn_matmul(cpu, ca, cb, NULL, cc, 0, &e) && !fk_nn_naive_matmul(gpu, ga, gb, gc, &e),
+          "naive: %s", e.msg);
+    float r1[37 * 45], r2[37 * 45];
+    fk_tensor_read(cc, r1, &e);
+    fk_tensor_read(gc, r2, &e);
+    double worst = 0;
+    for (int i = 0; i < 37 * 45; i++) worst = fmax(worst, fabs((double)r1[i] - r2[i]));
+    CHECK(worst < 1e-5, "naive matmul off by %g", worst);
+    fk_tensor_free(ca), fk_tensor_free(cb), fk_tensor_free(cc);
+    fk_tensor_free(ga), fk_tensor_free(gb), fk_tensor_free(gc);
+  }
   /* Mismatched shapes are refused with the shapes in the message. */
   int64_t s1[2] = {4, 5}, s2[2] = {6, 7}, s3[2] = {4, 7};
   fk_tensor *x = make(gpu, 2, s1, NULL), *w = make(gpu, 2, s2, NULL), *y = make(gpu, 2, s3, NULL);
