@@ -42,6 +42,13 @@ int fk_cli_render(int argc, char **argv) {
   if (!e.code && fk_render(&o, &r, &e) == FK_OK) {
     fprintf(stderr, "funky: %zu frames in %.1f s%s%s\n", r.frames, r.seconds,
             r.video[0] ? " -> " : "", r.video);
+    if (!r.model[0])
+      fprintf(stderr, "funky: no model in the timeline, so these are the noise-field previews; "
+                      "models/README.md says how to add one\n");
+    else
+      fprintf(stderr, "funky: the timeline names model '%s', but this version renders the "
+                      "noise-field previews only (diffusion is not built yet)\n",
+              r.model);
   }
   free(sets);
   return e.code ? fk_cli_fail(&e) : 0;

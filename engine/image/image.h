@@ -28,6 +28,9 @@ void fk_image_fill(fk_image *img, float r, float g, float b);
  * scipy.ndimage.gaussian_filter(img, (sigma, sigma, 0), mode='nearest').
  * dst may equal src. sigma <= 0 copies. */
 int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e);
+/* The normalised Gaussian weights of every blur here and on the GPU:
+ * 2 * radius + 1 values, radius = floor(4 sigma + 0.5), sigma in (0, 1000]. */
+int fk_image_gauss_weights(double sigma, float **w, int *radius, fk_err *e);
 /* Luma (ITU-R 601: 0.299 R + 0.587 G + 0.114 B) into all three channels,
  * mixed with the original by amount (1 = fully grey). */
 void fk_image_desaturate(fk_image *img, double amount);

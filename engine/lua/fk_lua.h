@@ -107,6 +107,10 @@ void fk_lua_colour_arg(lua_State *L, int idx, const char *field, int arg, fk_lua
                        fk_colour_fn *fn);
 /* After drawing with a Lua colour function: re-raises its error, if any. */
 void fk_lua_colour_finish(lua_State *L, fk_lua_colour *c);
+/* The ctx to pass along with fn. */
+void *fk_lua_colour_ctx(fk_lua_colour *c);
+/* Reads `size = {w, h}` of the option table at t, within the image limits. */
+void fk_lua_size_field(lua_State *L, int t, int arg, int *w, int *h);
 
 /* Registers a metatable with methods (used as __index) and metamethods. */
 void fk_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image/image.h"
 #include "nn/nn_internal.h"
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
@@ -414,27 +415,12 @@ int fk_nn_timestep_embedding(fk_nn *nn, const float *t, int n, int flip_sin_to_c
   return rc;
 }
 
-int fk_nn_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
-  *out = NULL;
-  if (!(sigma > 0) || sigma > 1000)
-    return fk_err_set(e, FK_EUSER, "blur sigma must be in (0, 1000] pixels, got %g", sigma);
-  int r = (int)(4.0 * sigma + 0.5);
-  float *w = fk_alloc(2 * (size_t)r + 1, sizeof *w);
-  if (!w) return fk_err_oom(e, "blur weights", (2 * (size_t)r + 1) * sizeof *w);
-  double sum = 0, tmp[2 * 4000 + 1];
-  for (int j = -r; j <= r; j++) sum += tmp[j + r] = exp(-0.5 * (double)j * j / (sigma * sigma));
-  for (int j = 0; j <= 2 * r; j++) w[j] = (float)(tmp[j] / sum);
-  *out = w;
-  *radius = r;
-  return FK_OK;
-}
-
 int fk_nn_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, double sigma, fk_err *e) {
   if (check_pair("blur", x, y, e)) return e->code;
   if (x->ndim != 3) return fk_err_set(e, FK_EINTERNAL, "blur wants an [H, W, C] tensor");
   float *w;
   int r;
-  if (fk_nn_gauss_weights(sigma, &w, &r, e)) return e->code;
+  if (fk_image_gauss_weights(sigma, &w, &r, e)) return e->code;
   int rc = FK_OK;
   if (nn->kind == FK_NN_CPU) {
     float *tmp = fk_alloc(x->numel, sizeof *tmp);

@@ -150,7 +150,4 @@ int fk_nn_naive_conv3x3(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, fk_te
  * is on (FUNKY_PROFILE=1 or fk_nn_opts.profile); 0 otherwise. */
 double fk_nn_profile_ms(const fk_nn *nn, const char *kernel);
 
-/* The normalised Gaussian weights used by every blur: 2*radius+1 values. */
-int fk_nn_gauss_weights(double sigma, float **w, int *radius, fk_err *e);
-
 #endif

@@ -36,19 +36,22 @@ int fk_mux(const fk_mux_cfg *cfg, fk_err *e) {
   char ffmpeg[4096];
   if (fk_mux_find_ffmpeg(ffmpeg, sizeof ffmpeg) != 0)
     return fk_err_set(e, FK_EUSER, "ffmpeg not found; install it (apt-get install ffmpeg)");
-  char pattern[4200], fps[64], start[32], count[32], tmp[4200];
+  char pattern[4200], fps[64], start[32], dur[64], tmp[4200];
   if (fk_path_join(pattern, sizeof pattern, cfg->frames_dir, "%06d.png", e)) return e->code;
   snprintf(fps, sizeof fps, "%.17g", cfg->fps);
   snprintf(start, sizeof start, "%zu", cfg->first);
-  snprintf(count, sizeof count, "%zu", cfg->count);
+  /* ffmpeg keeps an image whose middle falls before the input's -t, so
+   * count/fps reads exactly frames first .. first+count-1 (half a frame of
+   * margin both ways), whatever else the folder holds. */
+  snprintf(dur, sizeof dur, "%.17g", (double)cfg->count / cfg->fps);
   char dir[4096];
   fk_path_dir(cfg->out, dir, sizeof dir);
   const char *base = strrchr(cfg->out, '/');
   base = base ? base + 1 : cfg->out;
   snprintf(tmp, sizeof tmp, "%s/.%s.tmp.mp4", dir, base);
   char *argv[] = {ffmpeg, "-nostdin", "-y", "-loglevel", "error",
-                  "-framerate", fps, "-start_number", start, "-i", pattern,
-                  "-i", (char *)cfg->audio, "-frames:v", count,
+                  "-framerate", fps, "-start_number", start, "-t", dur, "-i", pattern,
+                  "-i", (char *)cfg->audio,
                   "-map", "0:v:0", "-map", "1:a:0",
                   "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-crf", "18",
                   "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", tmp, NULL};

@@ -124,18 +124,10 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
                       first, count, count ? count - 1 : 0);
   if (last > count) last = count;
 
-  if (!o->quiet) {
-    lua_getfield(L, plan, "timeline");
-    lua_getfield(L, -1, "model");
-    if (lua_isnil(L, -1))
-      fprintf(stderr, "funky: no model in the timeline: rendering the noise-field preview "
-                      "(models/README.md says how to add one)\n");
-    else
-      fprintf(stderr, "funky: timeline model '%s' noted, but this version renders the "
-                      "noise-field preview only (diffusion is not built yet)\n",
-              lua_isstring(L, -1) ? lua_tostring(L, -1) : "?");
-    lua_settop(L, plan);
-  }
+  lua_getfield(L, plan, "timeline");
+  lua_getfield(L, -1, "model");
+  if (lua_isstring(L, -1)) snprintf(r->model, sizeof r->model, "%s", lua_tostring(L, -1));
+  lua_settop(L, plan);
   lua_getglobal(L, "frame");
   if (!lua_isfunction(L, -1))
     return fk_err_set(e, FK_EUSER, "%s defines no function frame(f); add one that returns an image",

@@ -21,6 +21,7 @@ typedef struct fk_render_result {
   size_t frames;            /* frames written */
   double seconds;           /* wall time of the frame loop */
   char video[4096];         /* path of the video, "" if none */
+  char model[1024];         /* the timeline's model, "" if none */
 } fk_render_result;
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);

@@ -39,7 +39,7 @@ expect_fail empty_audio "no samples" "$FUNKY" render $R --set audio="$TMP/empty.
 expect_fail fps_zero "fps must be" "$FUNKY" render $R --set fps=0
 expect_fail fps_negative "fps must be" "$FUNKY" render $R --set fps=-15
 expect_fail window_zero "window must be" "$FUNKY" render $R --set window=0
-expect_fail count_zero "count must be" "$FUNKY" render $R --set bins=0
+expect_fail count_zero "count.* must be in 1" "$FUNKY" render $R --set bins=0
 expect_fail size_zero "size.*1\.\.8192" "$FUNKY" render $R --set size=0
 expect_fail size_huge "size.*1\.\.8192" "$FUNKY" render $R --set size=9000
 expect_fail syntax_error "syntax\.lua:[0-9]+:" "$FUNKY" render "$TMP/syntax.lua"

@@ -1,0 +1,108 @@
+/* song:features{ fps = 15, bands = { {20, 150}, {150, 2000}, ... } } -> a
+ * table of per-frame arrays (index k + 1 for video frame k): rms, onset,
+ * bands[b], beat_index, beat_phase, bar_phase; and onset_times, beats
+ * (seconds), tempo (BPM), count, fps. */
+#include <stdlib.h>
+
+#include "audio/features.h"
+#include "lua/fk_lua.h"
+
+static void push_floats(lua_State *L, const float *v, size_t n, size_t stride) {
+  lua_createtable(L, (int)n, 0);
+  for (size_t i = 0; i < n; i++) {
+    lua_pushnumber(L, v[i * stride]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+static int song_features(lua_State *L) {
+  fk_lua_song *s = luaL_checkudata(L, 1, FK_LUA_SONG);
+  if (!s->song.samples) return luaL_error(L, "song is closed");
+  int t = lua_istable(L, 2) ? 2 : 0;
+  double fps = fk_lua_num_field(L, t, 2, "fps", 15);
+  if (!(fps > 0)) fk_lua_field_error(L, 2, "fps", "must be > 0 (frames per second)");
+  size_t n_bands = 0;
+  fk_band *bands = NULL;
+  if (t) {
+    lua_getfield(L, t, "bands");
+    if (lua_istable(L, -1)) {
+      n_bands = fk_lua_rawlen(L, -1);
+      bands = lua_newuserdata(L, (n_bands ? n_bands : 1) * sizeof *bands); /* freed by the GC */
+      for (size_t i = 0; i < n_bands; i++) {
+        lua_rawgeti(L, -2, (int)i + 1);
+        if (!lua_istable(L, -1))
+          fk_lua_field_error(L, 2, "bands", "must be a list of {low_hz, high_hz}");
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1))
+          fk_lua_field_error(L, 2, "bands", "must be a list of {low_hz, high_hz}");
+        bands[i].lo_hz = lua_tonumber(L, -2);
+        bands[i].hi_hz = lua_tonumber(L, -1);
+        lua_pop(L, 3);
+      }
+    } else if (!lua_isnil(L, -1)) {
+      fk_lua_field_error(L, 2, "bands", "must be a list of {low_hz, high_hz}");
+    }
+  }
+  fk_features_cfg cfg = {.fps = fps, .bands = bands, .n_bands = n_bands};
+  fk_features f;
+  fk_err e = {0};
+  if (fk_features_compute(&s->song, &cfg, &f, &e)) return fk_lua_raise(L, &e);
+  lua_createtable(L, 0, 12);
+  lua_pushnumber(L, fps);
+  lua_setfield(L, -2, "fps");
+  lua_pushinteger(L, (lua_Integer)f.n_frames);
+  lua_setfield(L, -2, "count");
+  lua_pushnumber(L, f.tempo);
+  lua_setfield(L, -2, "tempo");
+  push_floats(L, f.rms, f.n_frames, 1);
+  lua_setfield(L, -2, "rms");
+  push_floats(L, f.onset, f.n_frames, 1);
+  lua_setfield(L, -2, "onset");
+  push_floats(L, f.beat_phase, f.n_frames, 1);
+  lua_setfield(L, -2, "beat_phase");
+  push_floats(L, f.bar_phase, f.n_frames, 1);
+  lua_setfield(L, -2, "bar_phase");
+  lua_createtable(L, (int)f.n_frames, 0);
+  for (size_t i = 0; i < f.n_frames; i++) {
+    lua_pushinteger(L, f.beat_index[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "beat_index");
+  lua_createtable(L, (int)n_bands, 0);
+  for (size_t b = 0; b < n_bands; b++) {
+    push_floats(L, f.bands + b, f.n_frames, n_bands);
+    lua_rawseti(L, -2, (lua_Integer)b + 1);
+  }
+  lua_setfield(L, -2, "bands");
+  lua_createtable(L, (int)f.n_onsets, 0);
+  for (size_t i = 0; i < f.n_onsets; i++) {
+    lua_pushnumber(L, f.onset_times[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "onset_times");
+  lua_createtable(L, (int)f.n_beats, 0);
+  for (size_t i = 0; i < f.n_beats; i++) {
+    lua_pushnumber(L, f.beats[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "beats");
+  fk_features_free(&f);
+  return 1;
+}
+
+void fk_lua_features_register(lua_State *L) {
+  luaL_getmetatable(L, FK_LUA_SONG);
+  /* fk_lua_new_class keeps methods in "methods" when the class has its own
+   * __index function (songs do, for their fields) and in __index otherwise. */
+  lua_getfield(L, -1, "methods");
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "__index");
+  }
+  if (lua_istable(L, -1)) {
+    lua_pushcfunction(L, song_features);
+    lua_setfield(L, -2, "features");
+  }
+  lua_pop(L, 2);
+}

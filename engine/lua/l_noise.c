@@ -1,0 +1,95 @@
+/* funky.noise.field{ size = {w, h}, amps = spectrum_or_table, colour = "rainbow",
+ *   seed = 7, points_per_bin = 1, radius = 0, normalise = "frame" | "global" |
+ *   "none" | {db_min, db_max}, background = {r, g, b} } -> image */
+#include <string.h>
+
+#include "image/noise.h"
+#include "lua/fk_lua.h"
+
+/* Reads `normalise` of the option table at t into cfg. */
+void fk_lua_norm_field(lua_State *L, int t, int arg, fk_noise_cfg *cfg, double peak) {
+  lua_getfield(L, t, "normalise");
+  int ty = lua_type(L, -1);
+  cfg->norm = FK_NORM_FRAME;
+  if (ty == LUA_TTABLE) {
+    lua_rawgeti(L, -1, 1);
+    lua_rawgeti(L, -2, 2);
+    if (!lua_isnumber(L, -2) || !lua_isnumber(L, -1))
+      fk_lua_field_error(L, arg, "normalise", "as a table must be {db_min, db_max}");
+    cfg->db_min = lua_tonumber(L, -2);
+    cfg->db_max = lua_tonumber(L, -1);
+    if (!(cfg->db_max > cfg->db_min))
+      fk_lua_field_error(L, arg, "normalise", "needs db_min < db_max");
+    cfg->norm = FK_NORM_DB;
+    lua_pop(L, 2);
+  } else if (ty == LUA_TSTRING) {
+    const char *s = lua_tostring(L, -1);
+    if (!strcmp(s, "frame")) cfg->norm = FK_NORM_FRAME;
+    else if (!strcmp(s, "global")) cfg->norm = FK_NORM_GLOBAL;
+    else if (!strcmp(s, "none")) cfg->norm = FK_NORM_NONE;
+    else fk_lua_field_error(L, arg, "normalise", "must be \"frame\", \"global\", \"none\" or {db_min, db_max}");
+  } else if (ty != LUA_TNIL) {
+    fk_lua_field_error(L, arg, "normalise", "must be \"frame\", \"global\", \"none\" or {db_min, db_max}");
+  }
+  lua_pop(L, 1);
+  if (cfg->norm == FK_NORM_GLOBAL && !(peak > 0))
+    fk_lua_field_error(L, arg, "normalise",
+                       "\"global\" needs amps taken from a song's spectrum (it carries the song's peak)");
+  cfg->peak = peak;
+}
+
+/* Reads `amps` (required) of the option table at t; pushes a value. */
+fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name) {
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) fk_lua_field_error(L, arg, name, "is required (a spectrum:take(bins) or a table)");
+  int pushed;
+  fk_lua_floats *f = fk_lua_floats_arg(L, lua_gettop(L), name, &pushed);
+  if (pushed) lua_remove(L, -2);
+  return f;
+}
+
+static int noise_field(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  fk_noise_cfg cfg;
+  memset(&cfg, 0, sizeof cfg);
+  fk_lua_size_field(L, 1, 1, &cfg.w, &cfg.h);
+  fk_lua_floats *amps = fk_lua_amps_field(L, 1, 1, "amps");
+  cfg.amps = amps->v;
+  cfg.n = amps->n;
+  int64_t seed = fk_lua_int_field(L, 1, 1, "seed", 7);
+  int64_t ppb = fk_lua_int_field(L, 1, 1, "points_per_bin", 1);
+  if (ppb < 1 || ppb > (1 << 20)) fk_lua_field_error(L, 1, "points_per_bin", "must be in 1..1048576");
+  double radius = fk_lua_num_field(L, 1, 1, "radius", 0);
+  if (!(radius >= 0 && radius <= 256)) fk_lua_field_error(L, 1, "radius", "must be in [0, 256] pixels");
+  cfg.seed = (uint64_t)seed;
+  cfg.points_per_bin = (int)ppb;
+  cfg.radius = radius;
+  fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
+  lua_getfield(L, 1, "background");
+  if (!lua_isnil(L, -1)) {
+    for (int i = 0; i < 3; i++) {
+      lua_rawgeti(L, -1 - i, i + 1);
+      if (!lua_isnumber(L, -1)) fk_lua_field_error(L, 1, "background", "must be {r, g, b}");
+      cfg.background[i] = (float)lua_tonumber(L, -1);
+    }
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "colour");
+  fk_lua_colour colour;
+  fk_lua_colour_arg(L, lua_gettop(L), "colour", 1, &colour, &cfg.colour);
+  cfg.colour_ctx = fk_lua_colour_ctx(&colour);
+  fk_image img;
+  fk_err e = {0};
+  int rc = fk_noise_field(&cfg, &img, &e);
+  fk_lua_colour_finish(L, &colour);
+  if (rc) return fk_lua_raise(L, &e);
+  fk_lua_image_push(L, &img);
+  return 1;
+}
+
+int fk_lua_open_noise(lua_State *L) {
+  static const luaL_Reg fns[] = {{"field", noise_field}, {NULL, NULL}};
+  luaL_newlib(L, fns);
+  return 1;
+}
