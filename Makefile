@@ -16,7 +16,7 @@ demo: build
 	./build/funky render scripts/funky.lua
 
 # Three builds: Lua 5.4 (every test), LuaJIT (every test) and
-# address+undefined sanitizers (the C unit tests and the Lua tests).
+# address+undefined sanitizers (every test again, under ASan and UBSan).
 test: deps
 	@bash tools/test.sh
 

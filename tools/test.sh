@@ -40,6 +40,6 @@ bash tools/deps.sh || exit 1
 rm -rf build/tests/tmp build-luajit/tests/tmp build-asan/tests/tmp
 run_config build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_config build-luajit -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFUNKY_LUAJIT=ON -- -LE slow
-run_config build-asan -DCMAKE_BUILD_TYPE=Debug -DFUNKY_SANITIZE=address,undefined -- -L "unit|lua"
+run_config build-asan -DCMAKE_BUILD_TYPE=Debug -DFUNKY_SANITIZE=address,undefined
 echo "total: $passed passed, $failed failed"
 exit $status
