@@ -8,8 +8,8 @@ local funky = require "funky"
 recipe {
   name = "Funky Diffusion", version = "1.0", api = 1, author = "Funky Diffusion", license = "CC0",
   description = "Onset spectra as hashed noise fields, diffused with per-section prompts.",
-  params = { audio = "demo", fps = 15, window = 0.05, size = 512, bins = 90, points = 24,
-             radius = 1.5, blur = 2, start = 0.5, seed = 7, colour = "rainbow" },
+  params = { audio = "demo", fps = 15, window = 0.05, size = 512, bins = 90, points = 320,
+             radius = 1.5, blur = 2, start = 0.5, seed = 7, colour = "rainbow", floor_db = -48 },
 }
 
 local bins = funky.bins.log { count = params.bins, from = 10 }
@@ -26,7 +26,7 @@ timeline {
 function frame(f)
   local field = funky.noise.field {
     size = f.size, amps = f.spectrum:take(bins), colour = params.colour, seed = params.seed,
-    points_per_bin = params.points, radius = params.radius, normalise = "frame",
+    points_per_bin = params.points, radius = params.radius, normalise = { params.floor_db, 0 },
   }
   return { init = field:blur(params.blur), start_schedule = params.start, prompt = f.section.prompt }
 end

@@ -1,6 +1,7 @@
 /* funky bench audio: frames/s of the per-frame image path (onset spectrum,
- * log bins, noise field, blur) over the demo track, against the seed's
- * numpy/PIL way (tests/reference/bench_audio_ref.py) timed in the same run. */
+ * log bins, noise field, blur) over the demo track with scripts/funky.lua's
+ * settings, against the seed's numpy/PIL way (tests/reference/
+ * bench_audio_ref.py, the same settings) timed in the same run. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 
 typedef struct bench_cfg {
   int w, h, frames, reference;
-  double fps, window, blur, radius;
+  double fps, window, blur, radius, floor_db;
   int bins, points;
 } bench_cfg;
 
@@ -53,9 +54,9 @@ static double reference_fps(const bench_cfg *c, const char *wav, int frames) {
   if (access(script, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0) return -1;
   snprintf(cmd, sizeof cmd,
            "/usr/bin/python3 '%s' '%s' --fps %g --window %g --size %d %d --bins %d --points %d "
-           "--radius %g --blur %g --frames %d",
+           "--radius %g --blur %g --floor-db %g --frames %d",
            script, wav, c->fps, c->window, c->w, c->h, c->bins, c->points, c->radius, c->blur,
-           frames);
+           c->floor_db, frames);
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
   char line[256] = "";
@@ -68,8 +69,9 @@ static double reference_fps(const bench_cfg *c, const char *wav, int frames) {
 }
 
 int fk_cli_bench_audio(int argc, char **argv) {
+  /* scripts/funky.lua's defaults */
   bench_cfg c = {.w = 512, .h = 512, .frames = 0, .reference = 1, .fps = 15, .window = 0.05,
-                 .blur = 2, .radius = 1.5, .bins = 90, .points = 24};
+                 .blur = 2, .radius = 1.5, .floor_db = -48, .bins = 90, .points = 320};
   fk_err e = {0};
   if (parse(argc, argv, &c, &e)) return fk_cli_fail(&e);
   fk_song song;
@@ -87,7 +89,6 @@ int fk_cli_bench_audio(int argc, char **argv) {
   int scheme = FK_SCHEME_RAINBOW;
   double t_spec = 0, t_field = 0, t_blur = 0;
   int rc = amps ? FK_OK : fk_err_oom(&e, "amplitudes", (size_t)c.bins * sizeof *amps);
-  if (!rc) rc = fk_image_new(&out, c.w, c.h, &e);
   fk_spectrum *sp = NULL;
   float *mag = fk_alloc(fr.n_bins, sizeof *mag);
   if (!rc && !mag) rc = fk_err_oom(&e, "spectrum", fr.n_bins * sizeof *mag);
@@ -102,9 +103,11 @@ int fk_cli_bench_audio(int argc, char **argv) {
     double t1 = fk_now();
     fk_noise_cfg nc = {.w = c.w, .h = c.h, .amps = amps, .n = (size_t)c.bins,
                        .colour = fk_colour_named, .colour_ctx = &scheme, .seed = 7,
-                       .points_per_bin = c.points, .radius = c.radius, .norm = FK_NORM_FRAME};
+                       .points_per_bin = c.points, .radius = c.radius, .norm = FK_NORM_DB,
+                       .db_min = c.floor_db, .db_max = 0};
     rc = fk_noise_field(&nc, &img, &e);
     double t2 = fk_now();
+    fk_image_free(&out);
     if (!rc) rc = fk_image_blur(&img, &out, c.blur, &e);
     double t3 = fk_now();
     fk_image_free(&img);
@@ -133,8 +136,8 @@ int fk_cli_bench_audio(int argc, char **argv) {
   if (rc) return fk_cli_fail(&e);
   double fps = (double)n / total;
   printf("funky bench audio: demo track, %zu frames at %dx%d, %d log bins x %d points, "
-         "radius %g, blur sigma %g\n\n",
-         n, c.w, c.h, c.bins, c.points, c.radius, c.blur);
+         "radius %g, %g dB floor, blur sigma %g (scripts/funky.lua's settings)\n\n",
+         n, c.w, c.h, c.bins, c.points, c.radius, c.floor_db, c.blur);
   printf("| pipeline | ms/frame | frames/s | ratio |\n|---|---|---|---|\n");
   printf("| spectrum + bins | %.3f | | |\n", 1e3 * t_spec / (double)n);
   printf("| noise field | %.3f | | |\n", 1e3 * t_field / (double)n);

@@ -3,10 +3,14 @@
  *
  * Speed: an interleaved RGB row is one flat array of 3w floats, so the
  * horizontal pass is out[i] = sum_j w_j pad[i + 3j] over a padded copy of
- * the row, and the vertical pass is out_row = sum_j w_j row[y + j]: both are
- * straight multiply-add loops over contiguous floats that the compiler
- * vectorises (built with -O3, with AVX2/AVX-512 clones picked at run time).
- * Rows are split between two threads for images of 256x256 and up. */
+ * the row and the vertical pass is out_row = sum_j w_j row[y + j - r]. Both
+ * kernels accumulate a block of 64 outputs in registers across all taps
+ * (one load per multiply-add, no traffic to the output until the end),
+ * built with -O3 and AVX2/AVX-512 clones chosen at run time. Horizontally
+ * filtered rows live in a ring of 2r+1 rows per thread (about 100 KB at
+ * 512 pixels, sigma 2: cache-resident), filled just ahead of the vertical
+ * pass, so no image-sized temporary is touched. Two threads split the
+ * rows of images from 256x256 up. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -15,7 +19,7 @@
 #include "image/image.h"
 
 #define FK_BLUR_THREADS 2
-#define FK_BLUR_MAX_RADIUS 4000
+#define BLOCK 64 /* outputs per block: 8 vectors of 8 */
 
 int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
   *out = NULL;
@@ -44,79 +48,76 @@ int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
 #define FK_CLONES
 #endif
 
-/* out[i] = sum_j w[j] * in[i + step j], i < n */
-FK_CLONES static void conv_row(const float *restrict in, float *restrict out, size_t n,
-                               const float *restrict w, int taps, size_t step) {
-  for (size_t i = 0; i < n; i++) out[i] = w[0] * in[i];
-  for (int j = 1; j < taps; j++) {
-    const float wj = w[j];
-    const float *src = in + (size_t)j * step;
-    for (size_t i = 0; i < n; i++) out[i] += wj * src[i];
-  }
-}
+/* 8 floats; aligned(4) so that loads from any float address are allowed.
+ * One AVX register, or two SSE ones in the baseline clone. */
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
-/* out[i] = sum_j w[j] * rows[j][i] */
-FK_CLONES static void sum_rows(const float *const *rows, float *restrict out, size_t n,
-                               const float *restrict w, int taps) {
-  const float *r0 = rows[0];
-  for (size_t i = 0; i < n; i++) out[i] = w[0] * r0[i];
-  for (int j = 1; j < taps; j++) {
-    const float wj = w[j];
-    const float *restrict src = rows[j];
-    for (size_t i = 0; i < n; i++) out[i] += wj * src[i];
+/* out[i] = sum_j w[j] * src[j][i + j * step], i < n: the horizontal pass
+ * (src[j] = pad for every j, step 3) and the vertical one (src[j] = the
+ * j-th row, step 0) in one kernel, 64 outputs at a time in eight vector
+ * accumulators. */
+FK_CLONES static void taps(const float *const *src, size_t step, float *restrict out, size_t n,
+                           const float *restrict w, int ntaps) {
+  size_t i = 0;
+  for (; i + BLOCK <= n; i += BLOCK) {
+    v8 a[8];
+    for (int k = 0; k < 8; k++) a[k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (int j = 0; j < ntaps; j++) {
+      const float x = w[j];
+      const v8 wj = {x, x, x, x, x, x, x, x};
+      const float *s = src[j] + i + (size_t)j * step;
+      for (int k = 0; k < 8; k++) a[k] += wj * *(const v8 *)(s + 8 * k);
+    }
+    for (int k = 0; k < 8; k++) *(v8 *)(out + i + 8 * k) = a[k];
+  }
+  for (; i < n; i++) {
+    float acc = 0.0f;
+    for (int j = 0; j < ntaps; j++) acc += w[j] * src[j][i + (size_t)j * step];
+    out[i] = acc;
   }
 }
 
 typedef struct job {
   const fk_image *src;
-  float *tmp, *dst;
+  float *dst;
   const float *w;
-  int radius, y0, y1, pass;
-  float *scratch; /* padded row (pass 0) or row pointers (pass 1) */
+  int radius, y0, y1;
+  float *ring;  /* (2r+1) filtered rows */
+  float *pad;   /* one padded source row */
+  const float **ptrs; /* 2r+1 row pointers */
 } job;
 
-static void run_job(job *j) {
-  const int w = j->src->w, h = j->src->h, r = j->radius, taps = 2 * r + 1;
+static void hrow(const job *j, int y, float *out) {
+  const int w = j->src->w, r = j->radius, ntaps = 2 * r + 1;
   const size_t row = (size_t)w * 3;
-  if (j->pass == 0) {
-    float *pad = j->scratch;
-    for (int y = j->y0; y < j->y1; y++) {
-      const float *in = j->src->px + (size_t)y * row;
-      for (int k = 0; k < r; k++) memcpy(pad + (size_t)k * 3, in, 3 * sizeof *in);
-      memcpy(pad + (size_t)r * 3, in, row * sizeof *in);
-      for (int k = 0; k < r; k++)
-        memcpy(pad + (size_t)(r + w + k) * 3, in + row - 3, 3 * sizeof *in);
-      conv_row(pad, j->tmp + (size_t)y * row, row, j->w, taps, 3);
+  const float *in = j->src->px + (size_t)y * row;
+  float *pad = j->pad;
+  for (int k = 0; k < r; k++) memcpy(pad + (size_t)k * 3, in, 3 * sizeof *in);
+  memcpy(pad + (size_t)r * 3, in, row * sizeof *in);
+  for (int k = 0; k < r; k++) memcpy(pad + (size_t)(r + w + k) * 3, in + row - 3, 3 * sizeof *in);
+  for (int k = 0; k < ntaps; k++) j->ptrs[k] = pad;
+  taps(j->ptrs, 3, out, row, j->w, ntaps);
+}
+
+static void run_job(job *j) {
+  const int h = j->src->h, r = j->radius, ntaps = 2 * r + 1;
+  const size_t row = (size_t)j->src->w * 3;
+  int next = j->y0 - r < 0 ? 0 : j->y0 - r; /* next source row to filter */
+  for (int y = j->y0; y < j->y1; y++) {
+    int need = y + r < h ? y + r : h - 1;
+    for (; next <= need; next++) hrow(j, next, j->ring + (size_t)(next % ntaps) * row);
+    for (int k = 0; k < ntaps; k++) {
+      int yy = y + k - r;
+      yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
+      j->ptrs[k] = j->ring + (size_t)(yy % ntaps) * row;
     }
-  } else {
-    const float **rows = (const float **)(void *)j->scratch;
-    for (int y = j->y0; y < j->y1; y++) {
-      for (int k = 0; k < taps; k++) {
-        int yy = y + k - r;
-        yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
-        rows[k] = j->tmp + (size_t)yy * row;
-      }
-      sum_rows(rows, j->dst + (size_t)y * row, row, j->w, taps);
-    }
+    taps(j->ptrs, 0, j->dst + (size_t)y * row, row, j->w, ntaps);
   }
 }
 
 static void *thread_main(void *arg) {
   run_job(arg);
   return NULL;
-}
-
-static void run_pass(job *jobs, int n) {
-  pthread_t t[FK_BLUR_THREADS];
-  int started[FK_BLUR_THREADS] = {0};
-  for (int i = 1; i < n; i++) started[i] = pthread_create(&t[i], NULL, thread_main, &jobs[i]) == 0;
-  run_job(&jobs[0]);
-  for (int i = 1; i < n; i++) {
-    if (started[i])
-      pthread_join(t[i], NULL);
-    else
-      run_job(&jobs[i]); /* no thread to be had: do it here */
-  }
 }
 
 int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
@@ -127,35 +128,49 @@ int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
   float *w;
   int r;
   if (fk_image_gauss_weights(sigma, &w, &r, e)) return e->code;
+  const int ntaps = 2 * r + 1;
   const size_t row = (size_t)src->w * 3, n = row * (size_t)src->h;
-  int threads = (size_t)src->w * (size_t)src->h >= 256 * 256 ? FK_BLUR_THREADS : 1;
-  size_t pad_floats = (size_t)(src->w + 2 * r) * 3;
-  size_t ptr_floats = ((size_t)(2 * r + 1) * sizeof(float *) + sizeof(float) - 1) / sizeof(float);
-  size_t scratch = pad_floats > ptr_floats ? pad_floats : ptr_floats;
-  float *tmp = fk_alloc(n, sizeof *tmp);
-  float *scr = fk_alloc(scratch * (size_t)threads, sizeof *scr);
-  float *out = dst == src ? src->px : NULL;
-  fk_image fresh = {0};
-  if (tmp && scr && !out) {
-    if (fk_image_new(&fresh, src->w, src->h, e) == FK_OK) out = fresh.px;
-  }
-  if (!tmp || !scr || !out) {
+  const int threads = (size_t)src->w * (size_t)src->h >= 256 * 256 ? FK_BLUR_THREADS : 1;
+  /* per thread: the row pointers (first, for their alignment), the ring, a
+   * padded row; per is even so every thread's block stays 8-byte aligned */
+  size_t per = 2 * (size_t)ntaps + (size_t)ntaps * row + (size_t)(src->w + 2 * r) * 3;
+  per += per & 1;
+  float *scratch = fk_alloc(per * (size_t)threads, sizeof *scratch);
+  float *out = fk_alloc(n, sizeof *out); /* every element is written: no zeroing */
+  if (!scratch || !out) {
     free(w);
-    free(tmp);
-    free(scr);
-    return e->code ? e->code : fk_err_oom(e, "blur buffers", n * sizeof *tmp);
+    free(scratch);
+    free(out);
+    return fk_err_oom(e, "a blurred image", n * sizeof *out);
   }
   job jobs[FK_BLUR_THREADS];
-  for (int pass = 0; pass < 2; pass++) {
-    for (int i = 0; i < threads; i++)
-      jobs[i] = (job){.src = src, .tmp = tmp, .dst = out, .w = w, .radius = r,
-                      .y0 = src->h * i / threads, .y1 = src->h * (i + 1) / threads, .pass = pass,
-                      .scratch = scr + scratch * (size_t)i};
-    run_pass(jobs, threads);
+  pthread_t tid[FK_BLUR_THREADS];
+  int started[FK_BLUR_THREADS] = {0};
+  for (int i = 0; i < threads; i++) {
+    float *base = scratch + per * (size_t)i;
+    jobs[i] = (job){.src = src, .dst = out, .w = w, .radius = r,
+                    .y0 = src->h * i / threads, .y1 = src->h * (i + 1) / threads,
+                    .ptrs = (const float **)(void *)base, .ring = base + 2 * (size_t)ntaps,
+                    .pad = base + 2 * (size_t)ntaps + (size_t)ntaps * row};
   }
-  free(tmp);
-  free(scr);
+  for (int i = 1; i < threads; i++) started[i] = !pthread_create(&tid[i], NULL, thread_main, &jobs[i]);
+  run_job(&jobs[0]);
+  for (int i = 1; i < threads; i++) {
+    if (started[i])
+      pthread_join(tid[i], NULL);
+    else
+      run_job(&jobs[i]); /* no thread to be had: do it here */
+  }
+  free(scratch);
   free(w);
-  if (dst != src) *dst = fresh;
+  /* src is only read, so dst may be src: its pixels are replaced at the end */
+  if (dst == src) {
+    free(dst->px);
+    dst->px = out;
+  } else {
+    dst->w = src->w;
+    dst->h = src->h;
+    dst->px = out;
+  }
   return FK_OK;
 }

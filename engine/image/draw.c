@@ -17,11 +17,10 @@ int fk_draw_pie(const fk_pie_cfg *cfg, fk_image *img, fk_err *e) {
       free(rgb);
       return fk_err_set(e, FK_EUSER, "the colour scheme failed at slice %zu", i + 1);
     }
-  if (fk_image_new(img, cfg->w, cfg->h, e)) {
+  if (fk_image_new_filled(img, cfg->w, cfg->h, cfg->background, e)) {
     free(rgb);
     return e->code;
   }
-  fk_image_fill(img, cfg->background[0], cfg->background[1], cfg->background[2]);
   const double cx = cfg->w / 2.0, cy = cfg->h / 2.0, outer = (cfg->w < cfg->h ? cfg->w : cfg->h) / 2.0;
   const double two_pi = 6.283185307179586;
   for (int y = 0; y < cfg->h; y++)

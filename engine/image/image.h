@@ -18,7 +18,8 @@ typedef struct fk_image {
 
 /* Checks w, h against 1..FK_IMAGE_MAX_SIDE with a message naming `what`. */
 int fk_image_check_size(int w, int h, const char *what, fk_err *e);
-int fk_image_new(fk_image *img, int w, int h, fk_err *e);
+int fk_image_new(fk_image *img, int w, int h, fk_err *e); /* black */
+int fk_image_new_filled(fk_image *img, int w, int h, const float rgb[3], fk_err *e);
 int fk_image_copy(const fk_image *src, fk_image *dst, fk_err *e);
 void fk_image_free(fk_image *img);
 void fk_image_fill(fk_image *img, float r, float g, float b);

@@ -11,14 +11,14 @@
 
 void fk_noise_normalise(const fk_noise_cfg *cfg, float *out) {
   double top = 0;
-  if (cfg->norm == FK_NORM_FRAME)
+  if (cfg->norm == FK_NORM_FRAME || cfg->norm == FK_NORM_DB)
     for (size_t i = 0; i < cfg->n; i++) top = cfg->amps[i] > top ? cfg->amps[i] : top;
   else if (cfg->norm == FK_NORM_GLOBAL)
     top = cfg->peak;
   for (size_t i = 0; i < cfg->n; i++) {
     double a = cfg->amps[i], v;
     if (cfg->norm == FK_NORM_DB) {
-      double db = a > 0 ? 20.0 * log10(a) : -1e9;
+      double db = a > 0 && top > 0 ? 20.0 * log10(a / top) : -1e9;
       v = (db - cfg->db_min) / (cfg->db_max - cfg->db_min);
     } else if (cfg->norm == FK_NORM_NONE) {
       v = a;
@@ -38,26 +38,26 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
     return fk_err_set(e, FK_EUSER, "radius must be in [0, 256] pixels, got %g", cfg->radius);
   if (cfg->norm == FK_NORM_DB && !(cfg->db_max > cfg->db_min))
     return fk_err_set(e, FK_EUSER, "normalise {db_min, db_max} needs db_min < db_max");
-  if (fk_image_new(img, cfg->w, cfg->h, e)) return e->code;
-  fk_image_fill(img, cfg->background[0], cfg->background[1], cfg->background[2]);
-  /* The disc's pixel offsets, once. */
+  if (fk_image_new_filled(img, cfg->w, cfg->h, cfg->background, e)) return e->code;
+  /* The disc's pixel offsets, once: (dx, dy) pairs and their linear offset. */
   int rr = (int)floor(cfg->radius);
   size_t cap = (size_t)(2 * rr + 1) * (size_t)(2 * rr + 1);
-  int *off = fk_alloc(2 * cap, sizeof *off);
+  int *off = fk_alloc(3 * cap, sizeof *off);
   float *light = fk_alloc(cfg->n ? cfg->n : 1, sizeof *light);
   if (!off || !light) {
     free(off);
     free(light);
     fk_image_free(img);
-    return fk_err_oom(e, "a noise field", 2 * cap * sizeof *off);
+    return fk_err_oom(e, "a noise field", 3 * cap * sizeof *off);
   }
   size_t n_off = 0;
   double r2 = cfg->radius * cfg->radius;
   for (int dy = -rr; dy <= rr; dy++)
     for (int dx = -rr; dx <= rr; dx++)
       if (dx * dx + dy * dy <= r2) {
-        off[2 * n_off] = dx;
-        off[2 * n_off + 1] = dy;
+        off[3 * n_off] = dx;
+        off[3 * n_off + 1] = dy;
+        off[3 * n_off + 2] = (dy * cfg->w + dx) * 3;
         n_off++;
       }
   fk_noise_normalise(cfg, light);
@@ -70,15 +70,21 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
       fk_image_free(img);
       return fk_err_set(e, FK_EUSER, "the colour scheme failed at bin %zu", b + 1);
     }
-    float c[3] = {rgb[0] * light[b], rgb[1] * light[b], rgb[2] * light[b]};
+    const float c0 = rgb[0] * light[b], c1 = rgb[1] * light[b], c2 = rgb[2] * light[b];
     for (int k = 0; k < cfg->points_per_bin; k++) {
       uint64_t hv = fk_hash3(cfg->seed, b, (uint64_t)k);
       int x = (int)(((hv & 0xffffffffu) * w) >> 32), y = (int)(((hv >> 32) * h) >> 32);
+      float *centre = img->px + ((size_t)y * (size_t)cfg->w + (size_t)x) * 3;
+      int inside = x >= rr && y >= rr && x + rr < cfg->w && y + rr < cfg->h;
       for (size_t o = 0; o < n_off; o++) {
-        int px = x + off[2 * o], py = y + off[2 * o + 1];
-        if (px < 0 || py < 0 || px >= cfg->w || py >= cfg->h) continue;
-        float *p = img->px + ((size_t)py * (size_t)cfg->w + (size_t)px) * 3;
-        for (int ch = 0; ch < 3; ch++) p[ch] = c[ch] > p[ch] ? c[ch] : p[ch];
+        if (!inside) {
+          int px = x + off[3 * o], py = y + off[3 * o + 1];
+          if (px < 0 || py < 0 || px >= cfg->w || py >= cfg->h) continue;
+        }
+        float *p = centre + off[3 * o + 2];
+        p[0] = c0 > p[0] ? c0 : p[0];
+        p[1] = c1 > p[1] ? c1 : p[1];
+        p[2] = c2 > p[2] ? c2 : p[2];
       }
     }
   }

@@ -10,7 +10,7 @@
 typedef enum {
   FK_NORM_FRAME,  /* divide by this frame's largest magnitude */
   FK_NORM_GLOBAL, /* divide by the song's largest magnitude (`peak`) */
-  FK_NORM_DB,     /* 20 log10(a) mapped from [db_min, db_max] to [0, 1] */
+  FK_NORM_DB,     /* 20 log10(a / frame max) mapped from [db_min, db_max] to [0, 1] */
   FK_NORM_NONE,   /* values used as they are, clamped to [0, 1] */
 } fk_norm_mode;
 

@@ -1,8 +1,9 @@
 """The seed's per-frame image path in numpy/PIL: the baseline of `funky bench audio`.
 
 For every video frame: rFFT of the onset window, the 90 log-spaced bins,
-one hue per bin (colorsys), points placed by Python's hash, drawn with
-PIL's ImageDraw, then PIL's GaussianBlur. Prints one line:
+lightness in dB below the loudest bin, one hue per bin (colorsys), points
+placed by Python's string hash (as the seed did), drawn with PIL's ImageDraw, then PIL's
+GaussianBlur; scripts/funky.lua's settings. Prints one line:
   frames=N seconds=S
 """
 import argparse, colorsys
@@ -19,7 +20,8 @@ def main():
     ap.add_argument("--window", type=float, default=0.05)
     ap.add_argument("--size", type=int, nargs=2, default=(512, 512))
     ap.add_argument("--bins", type=int, default=90)
-    ap.add_argument("--points", type=int, default=24)
+    ap.add_argument("--points", type=int, default=320)
+    ap.add_argument("--floor-db", type=float, default=-48)
     ap.add_argument("--radius", type=float, default=1.5)
     ap.add_argument("--blur", type=float, default=2.0)
     ap.add_argument("--frames", type=int, default=0)
@@ -41,14 +43,16 @@ def main():
     for k in range(n):
         s = int(k * rate / a.fps)
         amps = np.abs(rfft(x[s:s + n_window], n_window))[bins]
-        amps = amps / max(amps.max(), 1e-12)
+        # lightness: dB below the frame's loudest bin, floor_db .. 0 -> 0 .. 1
+        db = 20 * np.log10(np.maximum(amps, 1e-30) / max(amps.max(), 1e-30))
+        amps = np.clip((db - a.floor_db) / -a.floor_db, 0, 1)
         img = Image.new("RGB", (W, H))
         draw = ImageDraw.Draw(img)
         for i, amp in enumerate(amps):
             r, g, b = colorsys.hsv_to_rgb(i / len(amps), 1.0, float(amp))
             fill = (int(r * 255), int(g * 255), int(b * 255))
             for p in range(a.points):
-                h = hash((7, i, p)) & 0xFFFFFFFFFFFF
+                h = hash(f"{i}:{p}") & 0xFFFFFFFFFFFF  # the seed hashed strings
                 px, py = h % W, (h >> 24) % H
                 draw.ellipse([px - a.radius, py - a.radius, px + a.radius, py + a.radius], fill=fill)
         img = img.filter(ImageFilter.GaussianBlur(radius=a.blur))
