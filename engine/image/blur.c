@@ -60,15 +60,15 @@ FK_CLONES static void taps(const float *const *src, size_t step, float *restrict
                            const float *restrict w, int ntaps) {
   size_t i = 0;
   for (; i + BLOCK <= n; i += BLOCK) {
-    v8 a[8];
-    for (int k = 0; k < 8; k++) a[k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    v8 a[BLOCK / 8];
+    for (int k = 0; k < BLOCK / 8; k++) a[k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
     for (int j = 0; j < ntaps; j++) {
       const float x = w[j];
       const v8 wj = {x, x, x, x, x, x, x, x};
       const float *s = src[j] + i + (size_t)j * step;
-      for (int k = 0; k < 8; k++) a[k] += wj * *(const v8 *)(s + 8 * k);
+      for (int k = 0; k < BLOCK / 8; k++) a[k] += wj * *(const v8 *)(s + 8 * k);
     }
-    for (int k = 0; k < 8; k++) *(v8 *)(out + i + 8 * k) = a[k];
+    for (int k = 0; k < BLOCK / 8; k++) *(v8 *)(out + i + 8 * k) = a[k];
   }
   for (; i < n; i++) {
     float acc = 0.0f;
