@@ -3,7 +3,7 @@
 # any is missing. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 pkgs=(cmake make gcc pkg-config liblua5.4-dev libluajit-5.1-dev libsndfile1-dev libfftw3-dev
-      libstb-dev libopenblas-dev libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers ffmpeg
+      libstb-dev zlib1g-dev libopenblas-dev libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers ffmpeg
       python3-numpy python3-scipy python3-pil)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -67,5 +67,16 @@ fi
 [ $rc -eq 1 ] && passes=$((passes + 1)) || { echo "FAIL unknown command: status $rc"; fails=$((fails + 1)); }
 "$FUNKY" --version | grep -q "^funky [0-9]" && passes=$((passes + 1)) || { echo "FAIL --version"; fails=$((fails + 1)); }
 "$FUNKY" --help | grep -q "render RECIPE" && passes=$((passes + 1)) || { echo "FAIL --help"; fails=$((fails + 1)); }
+# FUNKY_LUA_DEV=1 loads the Lua half from files instead of the binary's copy.
+mkdir -p "$TMP/dev/funky"
+cp lua/funky/*.lua "$TMP/dev/funky/"
+sed -i 's/^return funky$/print("dev copy loaded")\nreturn funky/' "$TMP/dev/funky/init.lua"
+printf 'require "funky"\n' >"$TMP/req.lua"
+if FUNKY_LUA_DEV=1 FUNKY_LUA_DIR="$TMP/dev" "$FUNKY" run "$TMP/req.lua" | grep -q "dev copy loaded" &&
+   ! "$FUNKY" run "$TMP/req.lua" | grep -q "dev copy loaded"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL FUNKY_LUA_DEV=1 did not load lua/ from FUNKY_LUA_DIR"; fails=$((fails + 1))
+fi
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
