@@ -8,7 +8,9 @@
 
 #include "audio/onset.h"
 
-static double env_fps(const fk_onset *o) { return (double)o->rate / (double)o->hop; }
+static double env_fps(const fk_onset *o) {
+  return (double)o->rate / (double)o->hop;
+}
 
 int fk_onset_peaks(const fk_onset *o, size_t **frames, size_t *count, fk_err *e) {
   *frames = NULL;

@@ -24,13 +24,12 @@ int fk_audio_load(const char *path, fk_song *song, fk_err *e) {
   memset(&info, 0, sizeof info);
   SNDFILE *sf = sf_open(path, SFM_READ, &info);
   if (!sf)
-    return fk_err_set(e, FK_EUSER,
-                      "cannot read audio '%s': %s; use WAV, FLAC, Ogg, Opus or MP3", path,
-                      sf_strerror(NULL));
+    return fk_err_set(e, FK_EUSER, "cannot read audio '%s': %s; use WAV, FLAC, Ogg, Opus or MP3",
+                      path, sf_strerror(NULL));
   if (info.channels < 1 || info.samplerate < 1) {
     sf_close(sf);
-    return fk_err_set(e, FK_EUSER, "audio '%s' has %d channels at %d Hz; it looks damaged",
-                      path, info.channels, info.samplerate);
+    return fk_err_set(e, FK_EUSER, "audio '%s' has %d channels at %d Hz; it looks damaged", path,
+                      info.channels, info.samplerate);
   }
   /* Frame counts from headers can lie (MP3 estimates, truncated WAVs): grow
    * as we read instead of trusting info.frames. */

@@ -20,8 +20,8 @@ static const unsigned char SNARE[STEPS] = {0, 0, 0, 0, 2, 0, 0, 1, 0, 1, 0, 0, 2
 static const unsigned char HAT[STEPS] = {2, 1, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1, 2, 1, 3, 0,
                                          2, 1, 1, 1, 2, 1, 1, 1, 2, 1, 1, 1, 2, 1, 3, 0};
 /* Bass: semitones above E1 (41.2 Hz), -1 = rest. */
-static const signed char BASS[STEPS] = {0,  -1, 12, 0, -1, -1, 3, -1, 5, -1, 0,  -1, 7, 5, 3, -1,
-                                        0,  -1, 12, 0, -1, 10, -1, 7, -1, 5, 3, -1, 0, -1, 2, 3};
+static const signed char BASS[STEPS] = {0, -1, 12, 0, -1, -1, 3,  -1, 5,  -1, 0, -1, 7, 5,  3, -1,
+                                        0, -1, 12, 0, -1, 10, -1, 7,  -1, 5,  3, -1, 0, -1, 2, 3};
 
 static float noise(uint64_t seed, uint64_t i, uint64_t voice) {
   return (float)((double)(fk_hash3(seed, i, voice) >> 11) / 4503599627370496.0 - 1.0);
@@ -29,7 +29,8 @@ static float noise(uint64_t seed, uint64_t i, uint64_t voice) {
 
 int fk_audio_demo(fk_song *song, int rate, double bpm, double seconds, uint64_t seed, fk_err *e) {
   memset(song, 0, sizeof *song);
-  if (rate < 8000 || rate > 192000 || !(bpm >= 40 && bpm <= 300) || !(seconds > 0 && seconds <= 600))
+  if (rate < 8000 || rate > 192000 || !(bpm >= 40 && bpm <= 300) ||
+      !(seconds > 0 && seconds <= 600))
     return fk_err_set(e, FK_EUSER, "demo: rate 8000..192000, bpm 40..300, seconds (0, 600]");
   size_t n = (size_t)llround(seconds * rate);
   float *x = fk_zalloc(n, sizeof *x);
@@ -59,7 +60,9 @@ int fk_audio_demo(fk_song *song, int rate, double bpm, double seconds, uint64_t 
                             0.5 * sin(2 * M_PI * 185.0 * t) * exp(-t * 30.0)));
       }
       if (HAT[p]) {
-        double decay = HAT[p] == 3 ? 9.0 : 60.0, amp = HAT[p] == 2 ? 0.22 : HAT[p] == 3 ? 0.2 : 0.12;
+        double decay = HAT[p] == 3 ? 9.0 : 60.0, amp = HAT[p] == 2   ? 0.22
+                                                       : HAT[p] == 3 ? 0.2
+                                                                     : 0.12;
         /* first difference of white noise: a cheap high-pass for the metal */
         float wn = noise(seed, start + i, 2);
         v += (float)(amp * (wn - hp_prev) * 0.5 * exp(-t * decay));

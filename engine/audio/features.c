@@ -66,8 +66,10 @@ static void beat_grid(fk_features *f) {
     size_t lo = 0, hi = f->n_beats;
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (f->beats[mid] <= t + 1e-9) lo = mid + 1;
-      else hi = mid;
+      if (f->beats[mid] <= t + 1e-9)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     double phase;
     long idx;

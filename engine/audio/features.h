@@ -22,24 +22,24 @@ typedef struct fk_features_cfg {
 } fk_features_cfg;
 
 typedef struct fk_features {
-  size_t n_frames;   /* video frames: every chunk that starts inside the audio, i.e. the k with
-                        fk_frames_chunk_start(rate, fps, k) < n (ceil(n * fps / rate) up to
-                        rounding); one more than fk_audio_frames when the last chunk is shorter
-                        than the onset window */
+  size_t n_frames; /* video frames: every chunk that starts inside the audio, i.e. the k with
+                      fk_frames_chunk_start(rate, fps, k) < n (ceil(n * fps / rate) up to
+                      rounding); one more than fk_audio_frames when the last chunk is shorter
+                      than the onset window */
   double fps;
-  float *rms;        /* n_frames: RMS of each frame's chunk */
-  float *bands;      /* n_frames x n_bands: mean |STFT|^2 over the band's bins (centres in
-                        [lo_hz, hi_hz)) and over the STFT frames centred in the chunk; each
-                        band divided by its maximum over the song, but by no less than 1e-3
-                        of the loudest band's maximum (a band of mere leakage stays near 0) */
+  float *rms;   /* n_frames: RMS of each frame's chunk */
+  float *bands; /* n_frames x n_bands: mean |STFT|^2 over the band's bins (centres in
+                   [lo_hz, hi_hz)) and over the STFT frames centred in the chunk; each
+                   band divided by its maximum over the song, but by no less than 1e-3
+                   of the loudest band's maximum (a band of mere leakage stays near 0) */
   size_t n_bands;
-  float *onset;      /* n_frames: largest onset strength among the STFT frames centred in the
-                        chunk (the nearest one for chunks shorter than a hop), over the song's
-                        largest: max 1, all 0 for silence */
+  float *onset;        /* n_frames: largest onset strength among the STFT frames centred in the
+                          chunk (the nearest one for chunks shorter than a hop), over the song's
+                          largest: max 1, all 0 for silence */
   double *onset_times; /* seconds of picked onset peaks (librosa's peak_pick defaults) */
   size_t n_onsets;
-  double tempo;      /* estimated BPM in [60, 200], 0 when no pulse was found (then no beats) */
-  double *beats;     /* beat times in seconds */
+  double tempo;  /* estimated BPM in [60, 200], 0 when no pulse was found (then no beats) */
+  double *beats; /* beat times in seconds */
   size_t n_beats;
   float *beat_phase; /* n_frames: 0 at a beat, rising to 1 before the next (at time k / fps);
                         before the first and after the last beat the tempo's period is

@@ -25,8 +25,7 @@ static size_t count_frames(size_t n, double rate, double fps, size_t n_window) {
   return k;
 }
 
-int fk_audio_frames(const fk_song *song, double fps, double window_s, fk_frames *out,
-                    fk_err *e) {
+int fk_audio_frames(const fk_song *song, double fps, double window_s, fk_frames *out, fk_err *e) {
   memset(out, 0, sizeof *out);
   if (!(fps > 0) || fps > 1000)
     return fk_err_set(e, FK_EUSER, "fps must be in (0, 1000], got %g", fps);
@@ -35,8 +34,8 @@ int fk_audio_frames(const fk_song *song, double fps, double window_s, fk_frames 
   size_t n_window = (size_t)floor(window_s * song->rate);
   if (n_window < 2)
     return fk_err_set(e, FK_EUSER,
-                      "window of %g s is under 2 samples at %d Hz; use a longer window",
-                      window_s, song->rate);
+                      "window of %g s is under 2 samples at %d Hz; use a longer window", window_s,
+                      song->rate);
   const double rate = song->rate;
   out->fps = fps;
   out->window_s = window_s;

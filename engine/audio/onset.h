@@ -11,10 +11,10 @@
 #define FK_ONSET_HOP 512
 
 typedef struct fk_onset {
-  size_t n;          /* frames: 1 + samples / hop */
+  size_t n; /* frames: 1 + samples / hop */
   size_t hop;
   int rate;
-  float *env;        /* n: onset strength */
+  float *env; /* n: onset strength */
   size_t n_bands;
   float *band_power; /* n x n_bands: mean |STFT|^2 over each band's bins */
 } fk_onset;

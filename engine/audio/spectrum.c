@@ -24,8 +24,7 @@ int fk_spectrum_new(fk_spectrum **sp, size_t n_window, fk_err *e) {
   s->n = n_window;
   s->in = fftwf_alloc_real(n_window);
   s->out = fftwf_alloc_complex(n_window / 2 + 1);
-  if (s->in && s->out)
-    s->plan = fftwf_plan_dft_r2c_1d((int)n_window, s->in, s->out, FFTW_ESTIMATE);
+  if (s->in && s->out) s->plan = fftwf_plan_dft_r2c_1d((int)n_window, s->in, s->out, FFTW_ESTIMATE);
   if (!s->plan) {
     fk_spectrum_free(s);
     return fk_err_set(e, FK_EINTERNAL, "FFTW could not plan a %zu-point transform (out of memory?)",

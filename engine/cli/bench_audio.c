@@ -70,8 +70,17 @@ static double reference_fps(const bench_cfg *c, const char *wav, int frames) {
 
 int fk_cli_bench_audio(int argc, char **argv) {
   /* scripts/funky.lua's defaults */
-  bench_cfg c = {.w = 512, .h = 512, .frames = 0, .reference = 1, .fps = 15, .window = 0.05,
-                 .blur = 2, .radius = 1.5, .floor_db = -48, .bins = 90, .points = 320};
+  bench_cfg c = {.w = 512,
+                 .h = 512,
+                 .frames = 0,
+                 .reference = 1,
+                 .fps = 15,
+                 .window = 0.05,
+                 .blur = 2,
+                 .radius = 1.5,
+                 .floor_db = -48,
+                 .bins = 90,
+                 .points = 320};
   fk_err e = {0};
   if (parse(argc, argv, &c, &e)) return fk_cli_fail(&e);
   fk_song song;
@@ -101,10 +110,18 @@ int fk_cli_bench_audio(int argc, char **argv) {
     fk_spectrum_run(sp, song.samples + s, song.n - s, mag);
     for (int b = 0; b < c.bins; b++) amps[b] = mag[bins[b]];
     double t1 = fk_now();
-    fk_noise_cfg nc = {.w = c.w, .h = c.h, .amps = amps, .n = (size_t)c.bins,
-                       .colour = fk_colour_named, .colour_ctx = &scheme, .seed = 7,
-                       .points_per_bin = c.points, .radius = c.radius, .norm = FK_NORM_DB,
-                       .db_min = c.floor_db, .db_max = 0};
+    fk_noise_cfg nc = {.w = c.w,
+                       .h = c.h,
+                       .amps = amps,
+                       .n = (size_t)c.bins,
+                       .colour = fk_colour_named,
+                       .colour_ctx = &scheme,
+                       .seed = 7,
+                       .points_per_bin = c.points,
+                       .radius = c.radius,
+                       .norm = FK_NORM_DB,
+                       .db_min = c.floor_db,
+                       .db_max = 0};
     rc = fk_noise_field(&nc, &img, &e);
     double t2 = fk_now();
     fk_image_free(&out);

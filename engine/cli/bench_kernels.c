@@ -150,9 +150,12 @@ int fk_cli_bench_kernels(int argc, char **argv) {
   bench b = {.reps = 2, .scale = 1.0};
   int naive = 1;
   for (int i = 0; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick")) b.scale = 0.5;
-    else if (!strcmp(argv[i], "--no-naive")) naive = 0;
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) b.reps = (int)strtol(argv[++i], NULL, 10);
+    if (!strcmp(argv[i], "--quick"))
+      b.scale = 0.5;
+    else if (!strcmp(argv[i], "--no-naive"))
+      naive = 0;
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+      b.reps = (int)strtol(argv[++i], NULL, 10);
     else {
       fprintf(stderr, "funky bench kernels: options --quick, --no-naive, --reps N\n");
       return 1;
@@ -164,7 +167,8 @@ int fk_cli_bench_kernels(int argc, char **argv) {
   if (fk_nn_open(&o, &b.nn, &e)) return fk_cli_fail(&e);
   printf("funky bench kernels on %s; OpenBLAS %d threads on the CPU; best of %d runs\n\n",
          fk_nn_name(b.nn), openblas_get_num_threads(), b.reps);
-  printf("| kernel (SD 1.5 shape) | ms | GFLOP/s | x OpenBLAS | OpenBLAS GFLOP/s | x naive shader |\n");
+  printf("| kernel (SD 1.5 shape) | ms | GFLOP/s | x OpenBLAS | OpenBLAS GFLOP/s | x naive shader "
+         "|\n");
   printf("|---|---|---|---|---|---|\n");
   int rc = conv_bench(&b, 64, 320, naive, &e);
   if (!rc) rc = conv_bench(&b, 32, 640, naive, &e);
@@ -181,8 +185,10 @@ int fk_cli_bench_kernels(int argc, char **argv) {
       double nv = naive ? time_op(&b, run_naive_mm, &mc, 1, &e) : -1;
       char name[64];
       snprintf(name, sizeof name, "linear %lldx320->1280", (long long)m);
-      if (ms > 0) row(name, gflop, ms, time_sgemm((int)m, 1280, 320, b.reps), nv);
-      else rc = e.code;
+      if (ms > 0)
+        row(name, gflop, ms, time_sgemm((int)m, 1280, 320, b.reps), nv);
+      else
+        rc = e.code;
     } else {
       rc = e.code;
     }
@@ -200,8 +206,10 @@ int fk_cli_bench_kernels(int argc, char **argv) {
       double ms = time_op(&b, run_attn, &ac, b.reps, &e);
       char name[64];
       snprintf(name, sizeof name, "attention %lldx%lld h8 d40", (long long)lq, (long long)lk);
-      if (ms > 0) row(name, gflop, ms, time_sgemm((int)lq, (int)lk, 40, b.reps) * 2 * 8, -1);
-      else rc = e.code;
+      if (ms > 0)
+        row(name, gflop, ms, time_sgemm((int)lq, (int)lk, 40, b.reps) * 2 * 8, -1);
+      else
+        rc = e.code;
     } else {
       rc = e.code;
     }
@@ -225,7 +233,8 @@ int fk_cli_bench_kernels(int argc, char **argv) {
     }
     fk_tensor_free(gc.x), fk_tensor_free(gc.g), fk_tensor_free(gc.b), fk_tensor_free(gc.y);
   }
-  printf("\nattention's OpenBLAS column: the two GEMMs (QK^T and PV) per head, timed with sgemm.\n");
+  printf(
+      "\nattention's OpenBLAS column: the two GEMMs (QK^T and PV) per head, timed with sgemm.\n");
   fk_nn_close(b.nn);
   return rc ? fk_cli_fail(&e) : 0;
 }

@@ -6,7 +6,8 @@
 
 int fk_cli_info(int argc, char **argv) {
   if (argc < 1 || strcmp(argv[0], "--gpu")) {
-    fprintf(stderr, "funky info: use 'funky info --gpu' (model information arrives with model loading)\n");
+    fprintf(stderr,
+            "funky info: use 'funky info --gpu' (model information arrives with model loading)\n");
     return 1;
   }
   fk_err e = {0};

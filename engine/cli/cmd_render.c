@@ -46,8 +46,9 @@ int fk_cli_render(int argc, char **argv) {
       fprintf(stderr, "funky: no model in the timeline, so these are the noise-field previews; "
                       "models/README.md says how to add one\n");
     else
-      fprintf(stderr, "funky: the timeline names model '%s', but this version renders the "
-                      "noise-field previews only (diffusion is not built yet)\n",
+      fprintf(stderr,
+              "funky: the timeline names model '%s', but this version renders the "
+              "noise-field previews only (diffusion is not built yet)\n",
               r.model);
   }
   free(sets);

@@ -51,12 +51,11 @@ int fk_file_write_atomic(const char *path, const void *data, size_t len, fk_err 
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
   int n = snprintf(tmp, sizeof tmp, "%s/.%s.tmpXXXXXX", dir, base);
-  if (n < 0 || (size_t)n >= sizeof tmp)
-    return fk_err_set(e, FK_EUSER, "path too long: '%s'", path);
+  if (n < 0 || (size_t)n >= sizeof tmp) return fk_err_set(e, FK_EUSER, "path too long: '%s'", path);
   int fd = mkstemp(tmp);
   if (fd < 0)
-    return fk_err_set(e, FK_EUSER, "cannot write in '%s': %s; choose a writable --out folder",
-                      dir, strerror(errno));
+    return fk_err_set(e, FK_EUSER, "cannot write in '%s': %s; choose a writable --out folder", dir,
+                      strerror(errno));
   const char *p = data;
   size_t left = len;
   while (left) {
@@ -66,8 +65,7 @@ int fk_file_write_atomic(const char *path, const void *data, size_t len, fk_err 
       int err = errno;
       close(fd);
       unlink(tmp);
-      return fk_err_set(e, FK_EUSER, "cannot write '%s': %s (disk full?)", path,
-                        strerror(err));
+      return fk_err_set(e, FK_EUSER, "cannot write '%s': %s (disk full?)", path, strerror(err));
     }
     p += w;
     left -= (size_t)w;
@@ -100,14 +98,13 @@ int fk_file_mkdirs(const char *dir, fk_err *e) {
     char c = buf[i];
     buf[i] = '\0';
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-      return fk_err_set(e, FK_EUSER, "cannot create folder '%s': %s; choose a writable --out",
-                        buf, strerror(errno));
+      return fk_err_set(e, FK_EUSER, "cannot create folder '%s': %s; choose a writable --out", buf,
+                        strerror(errno));
     buf[i] = c;
   }
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return fk_err_set(e, FK_EUSER, "'%s' exists but is not a folder; choose another --out",
-                      dir);
+    return fk_err_set(e, FK_EUSER, "'%s' exists but is not a folder; choose another --out", dir);
   if (access(dir, W_OK) != 0)
     return fk_err_set(e, FK_EUSER, "folder '%s' is not writable; choose another --out", dir);
   return FK_OK;
@@ -133,8 +130,7 @@ void fk_file_clean_temps(const char *dir) {
 
 int fk_path_join(char *out, size_t n, const char *dir, const char *name, fk_err *e) {
   int w = snprintf(out, n, "%s/%s", dir, name);
-  if (w < 0 || (size_t)w >= n)
-    return fk_err_set(e, FK_EUSER, "path too long: '%s/%s'", dir, name);
+  if (w < 0 || (size_t)w >= n) return fk_err_set(e, FK_EUSER, "path too long: '%s/%s'", dir, name);
   return FK_OK;
 }
 

@@ -53,9 +53,7 @@ int fk_vk_fail(fk_err *e, VkResult r, const char *what) {
     hint = "no usable Vulkan driver: install your GPU's driver, or mesa-vulkan-drivers for the "
            "CPU device (lavapipe)";
     break;
-  default:
-    code = FK_EINTERNAL;
-    break;
+  default: code = FK_EINTERNAL; break;
   }
   return fk_err_set(e, code, "Vulkan: %s failed (%s); %s", what, fk_vk_result_name(r), hint);
 }
@@ -108,8 +106,8 @@ static int create_instance(fk_vk *vk, int validation, fk_err *e) {
   if (r != VK_SUCCESS) return fk_vk_fail(e, r, "creating the Vulkan instance");
   if (validation) {
     PFN_vkCreateDebugUtilsMessengerEXT create =
-        (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
-            vk->instance, "vkCreateDebugUtilsMessengerEXT");
+        (PFN_vkCreateDebugUtilsMessengerEXT)vkGetInstanceProcAddr(vk->instance,
+                                                                  "vkCreateDebugUtilsMessengerEXT");
     VkDebugUtilsMessengerCreateInfoEXT mi = {
         .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
         .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
@@ -164,14 +162,15 @@ static void read_caps(VkPhysicalDevice p, fk_vk_caps *c) {
   memset(c, 0, sizeof *c);
   VkPhysicalDeviceSubgroupProperties sub = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES,
-                                          .pNext = &sub};
+  VkPhysicalDeviceDriverProperties drv = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES, .pNext = &sub};
   VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
                                        .pNext = &drv};
   vkGetPhysicalDeviceProperties2(p, &props);
-  VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
-  VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-                                          .pNext = &f11};
+  VkPhysicalDeviceVulkan11Features f11 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, .pNext = &f11};
   VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                      .pNext = &f12};
   vkGetPhysicalDeviceFeatures2(p, &feats);
@@ -271,11 +270,13 @@ static int create_device(fk_vk *vk, fk_err *e) {
                                 .queueFamilyIndex = vk->queue_family,
                                 .queueCount = 1,
                                 .pQueuePriorities = &prio};
-  VkPhysicalDeviceVulkan12Features f12 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+  VkPhysicalDeviceVulkan12Features f12 = {.sType =
+                                              VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
                                           .shaderFloat16 = (VkBool32)vk->caps.fp16_arith};
-  VkPhysicalDeviceVulkan11Features f11 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
-                                          .pNext = &f12,
-                                          .storageBuffer16BitAccess = (VkBool32)vk->caps.fp16_storage};
+  VkPhysicalDeviceVulkan11Features f11 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+      .pNext = &f12,
+      .storageBuffer16BitAccess = (VkBool32)vk->caps.fp16_storage};
   VkPhysicalDeviceFeatures2 feats = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                      .pNext = &f11};
   VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
@@ -351,15 +352,18 @@ int fk_vk_describe(const fk_vk *vk, char *out, size_t n) {
               c->fp16_arith ? "yes" : "no");
   at = append(out, n, at, "  subgroup size: %u, subgroup arithmetic/ballot/shuffle: %s\n",
               c->subgroup_size, c->subgroup_arith ? "yes" : "no");
-  at = append(out, n, at, "  max workgroup: %u invocations (%u x %u x %u), shared memory %u bytes\n",
-              c->max_wg_invocations, c->max_wg_size[0], c->max_wg_size[1], c->max_wg_size[2],
-              c->max_shared);
-  at = append(out, n, at, "  maxStorageBufferRange: %llu bytes (%.0f MiB), push constants %u bytes\n",
+  at =
+      append(out, n, at, "  max workgroup: %u invocations (%u x %u x %u), shared memory %u bytes\n",
+             c->max_wg_invocations, c->max_wg_size[0], c->max_wg_size[1], c->max_wg_size[2],
+             c->max_shared);
+  at = append(out, n, at,
+              "  maxStorageBufferRange: %llu bytes (%.0f MiB), push constants %u bytes\n",
               (unsigned long long)c->max_storage_range, (double)c->max_storage_range / 1048576.0,
               c->max_push_constants);
   for (uint32_t i = 0; i < c->heap_count; i++)
     at = append(out, n, at, "  memory heap %u: %.2f GiB%s\n", i,
-                (double)c->heap_size[i] / 1073741824.0, c->heap_device_local[i] ? " device-local" : "");
+                (double)c->heap_size[i] / 1073741824.0,
+                c->heap_device_local[i] ? " device-local" : "");
   at = append(out, n, at, "  timestamps: %s (period %.3g ns)\n", c->timestamps ? "yes" : "no",
               (double)c->timestamp_period_ns);
   at = append(out, n, at, "  validation: %s\n", vk->validation ? "on" : "off");

@@ -19,13 +19,13 @@ typedef struct fk_vk_caps {
   char driver[VK_MAX_DRIVER_NAME_SIZE + VK_MAX_DRIVER_INFO_SIZE + 4];
   VkPhysicalDeviceType type;
   uint32_t api_version, vendor_id, device_id;
-  int fp16_storage;    /* 16-bit storage buffers: fp16 weights/activations */
-  int fp16_arith;      /* shaderFloat16 */
-  int fp16_enabled;    /* fp16 storage in use (off with FUNKY_VK_NO_FP16=1) */
+  int fp16_storage; /* 16-bit storage buffers: fp16 weights/activations */
+  int fp16_arith;   /* shaderFloat16 */
+  int fp16_enabled; /* fp16 storage in use (off with FUNKY_VK_NO_FP16=1) */
   uint32_t subgroup_size;
-  int subgroup_arith;  /* subgroup arithmetic + ballot/broadcast in compute */
+  int subgroup_arith; /* subgroup arithmetic + ballot/broadcast in compute */
   uint32_t max_wg_invocations, max_wg_size[3], max_wg_count[3];
-  uint32_t max_shared;  /* bytes of shared memory per workgroup */
+  uint32_t max_shared; /* bytes of shared memory per workgroup */
   uint64_t max_storage_range;
   uint64_t storage_offset_align; /* minStorageBufferOffsetAlignment */
   uint32_t max_push_constants;
@@ -33,13 +33,13 @@ typedef struct fk_vk_caps {
   uint32_t heap_count;
   VkDeviceSize heap_size[VK_MAX_MEMORY_HEAPS];
   int heap_device_local[VK_MAX_MEMORY_HEAPS];
-  int timestamps;      /* compute queue supports timestamps */
+  int timestamps; /* compute queue supports timestamps */
   float timestamp_period_ns;
 } fk_vk_caps;
 
 typedef struct fk_vk_opts {
-  int validation;      /* also on with FUNKY_VK_VALIDATION=1 */
-  const char *device;  /* index or name substring; NULL = $FUNKY_VK_DEVICE or automatic */
+  int validation;     /* also on with FUNKY_VK_VALIDATION=1 */
+  const char *device; /* index or name substring; NULL = $FUNKY_VK_DEVICE or automatic */
 } fk_vk_opts;
 
 typedef struct fk_vk {

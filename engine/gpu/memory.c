@@ -56,15 +56,20 @@ void fk_vk_allocator_free(fk_vk_allocator *a) {
   free(a);
 }
 
-VkDeviceSize fk_vk_allocator_used(const fk_vk_allocator *a) { return a->used; }
-VkDeviceSize fk_vk_allocator_peak(const fk_vk_allocator *a) { return a->peak; }
-uint32_t fk_vk_allocator_blocks(const fk_vk_allocator *a) { return a->n_blocks; }
+VkDeviceSize fk_vk_allocator_used(const fk_vk_allocator *a) {
+  return a->used;
+}
+VkDeviceSize fk_vk_allocator_peak(const fk_vk_allocator *a) {
+  return a->peak;
+}
+uint32_t fk_vk_allocator_blocks(const fk_vk_allocator *a) {
+  return a->n_blocks;
+}
 
 static int find_type(const fk_vk *vk, uint32_t bits, int kind, uint32_t *type) {
-  VkMemoryPropertyFlags want = kind == FK_VK_HOST_VISIBLE
-                                   ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                         VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-                                   : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  VkMemoryPropertyFlags want = kind == FK_VK_HOST_VISIBLE ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                                VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                                          : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
   for (uint32_t i = 0; i < vk->mem.memoryTypeCount; i++)
     if ((bits & (1u << i)) && (vk->mem.memoryTypes[i].propertyFlags & want) == want) {
       *type = i;
@@ -267,7 +272,8 @@ static int one_copy(fk_vk *vk, VkBuffer src, VkDeviceSize soff, VkBuffer dst, Vk
     /* Earlier dispatches may still write src or read dst. */
     VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                           .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_HOST_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
+                          .dstAccessMask =
+                              VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT};
     vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_HOST_BIT,
                          VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
     VkBufferCopy c = {.srcOffset = soff, .dstOffset = doff, .size = n};
@@ -282,9 +288,8 @@ static int one_copy(fk_vk *vk, VkBuffer src, VkDeviceSize soff, VkBuffer dst, Vk
   }
   if (r == VK_SUCCESS) r = vkCreateFence(vk->device, &fi, NULL, &fence);
   if (r == VK_SUCCESS) {
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                       .commandBufferCount = 1,
-                       .pCommandBuffers = &cb};
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb};
     r = vkQueueSubmit(vk->queue, 1, &si, fence);
   }
   if (r == VK_SUCCESS) r = vkWaitForFences(vk->device, 1, &fence, VK_TRUE, UINT64_MAX);
@@ -293,11 +298,11 @@ static int one_copy(fk_vk *vk, VkBuffer src, VkDeviceSize soff, VkBuffer dst, Vk
   return r == VK_SUCCESS ? FK_OK : fk_vk_fail(e, r, "copying between GPU buffers");
 }
 
-int fk_vk_upload(fk_vk_allocator *a, fk_vk_buffer *dst, VkDeviceSize off, const void *src,
-                 size_t n, fk_err *e) {
+int fk_vk_upload(fk_vk_allocator *a, fk_vk_buffer *dst, VkDeviceSize off, const void *src, size_t n,
+                 fk_err *e) {
   if (off + n > dst->size)
-    return fk_err_set(e, FK_EINTERNAL, "upload of %zu bytes at %llu overruns a %llu-byte buffer",
-                      n, (unsigned long long)off, (unsigned long long)dst->size);
+    return fk_err_set(e, FK_EINTERNAL, "upload of %zu bytes at %llu overruns a %llu-byte buffer", n,
+                      (unsigned long long)off, (unsigned long long)dst->size);
   if (dst->map) {
     memcpy((char *)dst->map + off, src, n);
     return FK_OK;

@@ -14,7 +14,7 @@ typedef struct fk_vk_block fk_vk_block;
 typedef struct fk_vk_buffer {
   VkBuffer buf;
   VkDeviceSize size;
-  fk_vk_block *block; /* where its memory lives */
+  fk_vk_block *block;  /* where its memory lives */
   VkDeviceSize offset; /* within the block */
   VkDeviceSize span;   /* bytes taken from the block (size rounded up for alignment) */
   void *map;           /* host-visible buffers: the mapped pointer */
@@ -37,8 +37,8 @@ int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buff
 void fk_vk_buffer_free(fk_vk_allocator *a, fk_vk_buffer *b);
 
 /* Copies through a staging buffer and waits for the copy. */
-int fk_vk_upload(fk_vk_allocator *a, fk_vk_buffer *dst, VkDeviceSize off, const void *src,
-                 size_t n, fk_err *e);
+int fk_vk_upload(fk_vk_allocator *a, fk_vk_buffer *dst, VkDeviceSize off, const void *src, size_t n,
+                 fk_err *e);
 int fk_vk_download(fk_vk_allocator *a, const fk_vk_buffer *src, VkDeviceSize off, void *dst,
                    size_t n, fk_err *e);
 

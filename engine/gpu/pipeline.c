@@ -66,13 +66,13 @@ int fk_vk_pipes_new(fk_vk *vk, fk_vk_pipes **out, fk_err *e) {
                                           .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                           .descriptorCount = 1,
                                           .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
-  VkDescriptorSetLayoutCreateInfo li = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+  VkDescriptorSetLayoutCreateInfo li = {.sType =
+                                            VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
                                         .bindingCount = FK_VK_MAX_BINDINGS,
                                         .pBindings = b};
   VkResult r = vkCreateDescriptorSetLayout(vk->device, &li, NULL, &p->set_layout);
   if (r == VK_SUCCESS) {
-    VkPushConstantRange pc = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
-                              .size = FK_VK_PUSH_BYTES};
+    VkPushConstantRange pc = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .size = FK_VK_PUSH_BYTES};
     VkPipelineLayoutCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
                                      .setLayoutCount = 1,
                                      .pSetLayouts = &p->set_layout,
@@ -139,10 +139,18 @@ void fk_vk_pipes_free(fk_vk_pipes *p) {
   free(p);
 }
 
-VkPipelineLayout fk_vk_pipes_layout(const fk_vk_pipes *p) { return p->layout; }
-VkDescriptorSetLayout fk_vk_pipes_set_layout(const fk_vk_pipes *p) { return p->set_layout; }
-const char *fk_vk_pipes_cache_path(const fk_vk_pipes *p) { return p->cache_path; }
-uint32_t fk_vk_pipes_count(const fk_vk_pipes *p) { return p->n; }
+VkPipelineLayout fk_vk_pipes_layout(const fk_vk_pipes *p) {
+  return p->layout;
+}
+VkDescriptorSetLayout fk_vk_pipes_set_layout(const fk_vk_pipes *p) {
+  return p->set_layout;
+}
+const char *fk_vk_pipes_cache_path(const fk_vk_pipes *p) {
+  return p->cache_path;
+}
+uint32_t fk_vk_pipes_count(const fk_vk_pipes *p) {
+  return p->n;
+}
 
 int fk_vk_pipeline_get(fk_vk_pipes *p, const char *shader, const uint32_t *spec, uint32_t n_spec,
                        const fk_vk_pipeline **out, fk_err *e) {
@@ -178,8 +186,8 @@ int fk_vk_pipeline_get(fk_vk_pipes *p, const char *shader, const uint32_t *spec,
   VkSpecializationMapEntry map[FK_VK_MAX_SPEC];
   for (uint32_t i = 0; i < ns; i++)
     map[i] = (VkSpecializationMapEntry){.constantID = i, .offset = 4 * i, .size = 4};
-  VkSpecializationInfo si = {.mapEntryCount = ns, .pMapEntries = map, .dataSize = 4 * ns,
-                             .pData = q->spec};
+  VkSpecializationInfo si = {
+      .mapEntryCount = ns, .pMapEntries = map, .dataSize = 4 * ns, .pData = q->spec};
   VkShaderModuleCreateInfo mi = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
                                  .codeSize = s->words * 4,
                                  .pCode = s->code};

@@ -53,7 +53,9 @@ fk_vk_profile *fk_vk_profile_new(int force) {
   return calloc(1, sizeof(fk_vk_profile));
 }
 
-void fk_vk_profile_free(fk_vk_profile *p) { free(p); }
+void fk_vk_profile_free(fk_vk_profile *p) {
+  free(p);
+}
 
 static int by_time(const void *a, const void *b) {
   double d = ((const kernel_time *)b)->ms - ((const kernel_time *)a)->ms;
@@ -181,16 +183,18 @@ static int conflicts(const fk_vk_rec *r, const access *a) {
 }
 
 int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *binds, uint32_t n,
-                       const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
-                       uint32_t gz, fk_err *e) {
+                       const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz,
+                       fk_err *e) {
   if (n > FK_VK_MAX_BINDINGS || push_bytes > FK_VK_PUSH_BYTES)
     return fk_err_set(e, FK_EINTERNAL, "kernel %s: %u bindings / %u push bytes over the limit",
                       p->name, n, push_bytes);
   if (gx == 0 || gy == 0 || gz == 0) return FK_OK; /* an empty tensor */
   const fk_vk_caps *c = &r->vk->caps;
   if (gx > c->max_wg_count[0] || gy > c->max_wg_count[1] || gz > c->max_wg_count[2])
-    return fk_err_set(e, FK_EINTERNAL, "kernel %s: %u x %u x %u workgroups exceed the device's "
-                      "limit", p->name, gx, gy, gz);
+    return fk_err_set(e, FK_EINTERNAL,
+                      "kernel %s: %u x %u x %u workgroups exceed the device's "
+                      "limit",
+                      p->name, gx, gy, gz);
   if (!r->recording && begin_cb(r, e)) return e->code;
   access now[FK_VK_MAX_BINDINGS];
   int hazard = 0;
@@ -245,8 +249,8 @@ int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *
   if (timed)
     vkCmdWriteTimestamp(r->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, r->queries, 2 * r->n_timed);
   vkCmdBindPipeline(r->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->pipe);
-  vkCmdBindDescriptorSets(r->cb, VK_PIPELINE_BIND_POINT_COMPUTE, fk_vk_pipes_layout(r->pipes), 0,
-                          1, &set, 0, NULL);
+  vkCmdBindDescriptorSets(r->cb, VK_PIPELINE_BIND_POINT_COMPUTE, fk_vk_pipes_layout(r->pipes), 0, 1,
+                          &set, 0, NULL);
   if (push_bytes)
     vkCmdPushConstants(r->cb, fk_vk_pipes_layout(r->pipes), VK_SHADER_STAGE_COMPUTE_BIT, 0,
                        push_bytes, push);
@@ -273,19 +277,17 @@ int fk_vk_rec_submit(fk_vk_rec *r, fk_err *e) {
   r->recording = 0;
   VkResult res = vkEndCommandBuffer(r->cb);
   if (res != VK_SUCCESS) return fk_vk_fail(e, res, "ending a command buffer");
-  VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
-                     .commandBufferCount = 1,
-                     .pCommandBuffers = &r->cb};
+  VkSubmitInfo si = {
+      .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &r->cb};
   res = vkResetFences(dev, 1, &r->fence);
   if (res == VK_SUCCESS) res = vkQueueSubmit(r->vk->queue, 1, &si, r->fence);
   if (res == VK_SUCCESS) res = vkWaitForFences(dev, 1, &r->fence, VK_TRUE, UINT64_MAX);
   if (res != VK_SUCCESS) return fk_vk_fail(e, res, "running a GPU pass");
   if (r->queries && r->n_timed) {
     uint64_t *ts = fk_alloc(2 * (size_t)r->n_timed, sizeof *ts);
-    if (ts && vkGetQueryPoolResults(dev, r->queries, 0, 2 * r->n_timed,
-                                    2 * r->n_timed * sizeof *ts, ts, sizeof *ts,
-                                    VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) ==
-                  VK_SUCCESS)
+    if (ts && vkGetQueryPoolResults(
+                  dev, r->queries, 0, 2 * r->n_timed, 2 * r->n_timed * sizeof *ts, ts, sizeof *ts,
+                  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT) == VK_SUCCESS)
       for (uint32_t i = 0; i < r->n_timed; i++)
         profile_add(r->prof, r->timed[i]->name,
                     (double)(ts[2 * i + 1] - ts[2 * i]) * r->vk->caps.timestamp_period_ns * 1e-6);
@@ -296,8 +298,12 @@ int fk_vk_rec_submit(fk_vk_rec *r, fk_err *e) {
   return FK_OK;
 }
 
-uint32_t fk_vk_rec_dispatches(const fk_vk_rec *r) { return r->dispatches; }
-uint32_t fk_vk_rec_barriers(const fk_vk_rec *r) { return r->barriers; }
+uint32_t fk_vk_rec_dispatches(const fk_vk_rec *r) {
+  return r->dispatches;
+}
+uint32_t fk_vk_rec_barriers(const fk_vk_rec *r) {
+  return r->barriers;
+}
 
 void fk_vk_rec_free(fk_vk_rec *r) {
   if (!r) return;

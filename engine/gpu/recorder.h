@@ -27,8 +27,8 @@ typedef struct fk_vk_rec fk_vk_rec;
 int fk_vk_rec_begin(fk_vk *vk, fk_vk_pipes *pipes, fk_vk_profile *prof, fk_vk_rec **r, fk_err *e);
 /* Records one dispatch of groups gx x gy x gz with bindings 0..n-1. */
 int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *binds, uint32_t n,
-                       const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy,
-                       uint32_t gz, fk_err *e);
+                       const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz,
+                       fk_err *e);
 /* Submits, waits for the fence, collects timestamps; the recorder can then
  * record again. */
 int fk_vk_rec_submit(fk_vk_rec *r, fk_err *e);

@@ -82,8 +82,8 @@ typedef struct job {
   float *dst;
   const float *w;
   int radius, y0, y1;
-  float *ring;  /* (2r+1) filtered rows */
-  float *pad;   /* one padded source row */
+  float *ring;        /* (2r+1) filtered rows */
+  float *pad;         /* one padded source row */
   const float **ptrs; /* 2r+1 row pointers */
 } job;
 
@@ -148,12 +148,18 @@ int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
   int started[FK_BLUR_THREADS] = {0};
   for (int i = 0; i < threads; i++) {
     float *base = scratch + per * (size_t)i;
-    jobs[i] = (job){.src = src, .dst = out, .w = w, .radius = r,
-                    .y0 = src->h * i / threads, .y1 = src->h * (i + 1) / threads,
-                    .ptrs = (const float **)(void *)base, .ring = base + 2 * (size_t)ntaps,
+    jobs[i] = (job){.src = src,
+                    .dst = out,
+                    .w = w,
+                    .radius = r,
+                    .y0 = src->h * i / threads,
+                    .y1 = src->h * (i + 1) / threads,
+                    .ptrs = (const float **)(void *)base,
+                    .ring = base + 2 * (size_t)ntaps,
                     .pad = base + 2 * (size_t)ntaps + (size_t)ntaps * row};
   }
-  for (int i = 1; i < threads; i++) started[i] = !pthread_create(&tid[i], NULL, thread_main, &jobs[i]);
+  for (int i = 1; i < threads; i++)
+    started[i] = !pthread_create(&tid[i], NULL, thread_main, &jobs[i]);
   run_job(&jobs[0]);
   for (int i = 1; i < threads; i++) {
     if (started[i])

@@ -13,7 +13,9 @@ int fk_colour_scheme_find(const char *name) {
   return -1;
 }
 
-const char *fk_colour_scheme_names(void) { return "rainbow, fire, ice, mono"; }
+const char *fk_colour_scheme_names(void) {
+  return "rainbow, fire, ice, mono";
+}
 
 void fk_colour_hsv(double h, double s, double v, float rgb[3]) {
   h = h - floor(h);
@@ -34,7 +36,9 @@ void fk_colour_hsv(double h, double s, double v, float rgb[3]) {
   rgb[2] = (float)b;
 }
 
-static float clamp01(double v) { return (float)(v < 0 ? 0 : v > 1 ? 1 : v); }
+static float clamp01(double v) {
+  return (float)(v < 0 ? 0 : v > 1 ? 1 : v);
+}
 
 int fk_colour_named(void *ctx, size_t bin, size_t count, float rgb[3]) {
   double t = count > 1 ? (double)bin / (double)(count - 1) : 0.0;
@@ -56,9 +60,7 @@ int fk_colour_named(void *ctx, size_t bin, size_t count, float rgb[3]) {
     rgb[2] = clamp01(0.5 + u);
     break;
   }
-  default:
-    rgb[0] = rgb[1] = rgb[2] = 1.0f;
-    break;
+  default: rgb[0] = rgb[1] = rgb[2] = 1.0f; break;
   }
   return 0;
 }

@@ -21,7 +21,8 @@ int fk_draw_pie(const fk_pie_cfg *cfg, fk_image *img, fk_err *e) {
     free(rgb);
     return e->code;
   }
-  const double cx = cfg->w / 2.0, cy = cfg->h / 2.0, outer = (cfg->w < cfg->h ? cfg->w : cfg->h) / 2.0;
+  const double cx = cfg->w / 2.0, cy = cfg->h / 2.0,
+               outer = (cfg->w < cfg->h ? cfg->w : cfg->h) / 2.0;
   const double two_pi = 6.283185307179586;
   for (int y = 0; y < cfg->h; y++)
     for (int x = 0; x < cfg->w; x++) {

@@ -12,9 +12,9 @@ typedef struct fk_pie_cfg {
   size_t n;
   fk_colour_fn colour;
   void *colour_ctx;
-  double inner;        /* inner radius as a fraction of the outer (0 = from the centre) */
-  double rotation;     /* start angle in turns (0 = up, clockwise) */
-  int extent;          /* 1: wedge length by value (full colour); 0: full wedges lit by value */
+  double inner;    /* inner radius as a fraction of the outer (0 = from the centre) */
+  double rotation; /* start angle in turns (0 = up, clockwise) */
+  int extent;      /* 1: wedge length by value (full colour); 0: full wedges lit by value */
   float background[3];
 } fk_pie_cfg;
 

@@ -16,15 +16,15 @@ typedef enum {
 
 typedef struct fk_noise_cfg {
   int w, h;
-  const float *amps;  /* magnitudes, one per bin */
+  const float *amps; /* magnitudes, one per bin */
   size_t n;
   fk_colour_fn colour; /* bin colour at full lightness */
   void *colour_ctx;
   uint64_t seed;
-  int points_per_bin;  /* >= 1 */
-  double radius;       /* point radius in pixels; 0 = single pixel */
+  int points_per_bin; /* >= 1 */
+  double radius;      /* point radius in pixels; 0 = single pixel */
   fk_norm_mode norm;
-  double peak;         /* for FK_NORM_GLOBAL */
+  double peak; /* for FK_NORM_GLOBAL */
   double db_min, db_max;
   float background[3];
 } fk_noise_cfg;

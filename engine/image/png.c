@@ -40,7 +40,7 @@ int fk_image_encode_png(const fk_image *img, unsigned char **png, size_t *len, f
     free(out);
     return fk_err_oom(e, "a PNG", raw_len);
   }
-  unsigned char *rgb = raw; /* quantise in place, then open one byte per row */
+  unsigned char *rgb = raw;                    /* quantise in place, then open one byte per row */
   fk_image_to_rgb8(img, rgb + (size_t)img->h); /* leaves room for the filter bytes */
   for (size_t y = 0; y < (size_t)img->h; y++) {
     memmove(raw + y * (row + 1) + 1, rgb + (size_t)img->h + y * row, row);

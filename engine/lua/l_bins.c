@@ -40,8 +40,8 @@ static int bins_gc(lua_State *L) {
 }
 
 static int resolve(lua_State *L, binspec *b, size_t n_window, int rate) {
-  if (b->cache && (b->kind == BINS_INDICES ||
-                   (b->cache_window == n_window && b->cache_rate == rate)))
+  if (b->cache &&
+      (b->kind == BINS_INDICES || (b->cache_window == n_window && b->cache_rate == rate)))
     return 0;
   fk_err e = {0};
   int64_t *out = NULL;
@@ -73,8 +73,7 @@ static int resolve(lua_State *L, binspec *b, size_t n_window, int rate) {
       out[2 * i + 1] = hi;
     }
     break;
-  default:
-    return luaL_error(L, "bad bin mapping");
+  default: return luaL_error(L, "bad bin mapping");
   }
   free(b->cache);
   b->cache = out;

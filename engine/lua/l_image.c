@@ -213,11 +213,17 @@ static int image_tostring(lua_State *L) {
 }
 
 int fk_lua_open_image(lua_State *L) {
-  static const luaL_Reg methods[] = {
-      {"blur", m_blur},   {"desaturate", m_desaturate}, {"autocontrast", m_autocontrast},
-      {"clamp", m_clamp}, {"copy", m_copy},             {"save", m_save},
-      {"save_raw", m_save_raw}, {"get", m_get},         {"set", m_set},
-      {"size", m_size},   {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"blur", m_blur},
+                                     {"desaturate", m_desaturate},
+                                     {"autocontrast", m_autocontrast},
+                                     {"clamp", m_clamp},
+                                     {"copy", m_copy},
+                                     {"save", m_save},
+                                     {"save_raw", m_save_raw},
+                                     {"get", m_get},
+                                     {"set", m_set},
+                                     {"size", m_size},
+                                     {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__index", image_index},
                                   {"__gc", image_gc},
                                   {"__close", image_gc},
@@ -276,7 +282,8 @@ void fk_lua_colour_arg(lua_State *L, int idx, const char *field, int arg, fk_lua
     return;
   }
   if (!lua_isfunction(L, idx))
-    fk_lua_field_error(L, arg, field, "must be a scheme name or a function (bin, count) -> r, g, b");
+    fk_lua_field_error(L, arg, field,
+                       "must be a scheme name or a function (bin, count) -> r, g, b");
   c->fn_index = lua_absindex(L, idx);
   *fn = call_lua_colour;
 }

@@ -24,24 +24,32 @@ void fk_lua_norm_field(lua_State *L, int t, int arg, fk_noise_cfg *cfg, double p
     lua_pop(L, 2);
   } else if (ty == LUA_TSTRING) {
     const char *s = lua_tostring(L, -1);
-    if (!strcmp(s, "frame")) cfg->norm = FK_NORM_FRAME;
-    else if (!strcmp(s, "global")) cfg->norm = FK_NORM_GLOBAL;
-    else if (!strcmp(s, "none")) cfg->norm = FK_NORM_NONE;
-    else fk_lua_field_error(L, arg, "normalise", "must be \"frame\", \"global\", \"none\" or {db_min, db_max}");
+    if (!strcmp(s, "frame"))
+      cfg->norm = FK_NORM_FRAME;
+    else if (!strcmp(s, "global"))
+      cfg->norm = FK_NORM_GLOBAL;
+    else if (!strcmp(s, "none"))
+      cfg->norm = FK_NORM_NONE;
+    else
+      fk_lua_field_error(L, arg, "normalise",
+                         "must be \"frame\", \"global\", \"none\" or {db_min, db_max}");
   } else if (ty != LUA_TNIL) {
-    fk_lua_field_error(L, arg, "normalise", "must be \"frame\", \"global\", \"none\" or {db_min, db_max}");
+    fk_lua_field_error(L, arg, "normalise",
+                       "must be \"frame\", \"global\", \"none\" or {db_min, db_max}");
   }
   lua_pop(L, 1);
   if (cfg->norm == FK_NORM_GLOBAL && !(peak > 0))
-    fk_lua_field_error(L, arg, "normalise",
-                       "\"global\" needs amps taken from a song's spectrum (it carries the song's peak)");
+    fk_lua_field_error(
+        L, arg, "normalise",
+        "\"global\" needs amps taken from a song's spectrum (it carries the song's peak)");
   cfg->peak = peak;
 }
 
 /* Reads `amps` (required) of the option table at t; pushes a value. */
 fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name) {
   lua_getfield(L, t, name);
-  if (lua_isnil(L, -1)) fk_lua_field_error(L, arg, name, "is required (a spectrum:take(bins) or a table)");
+  if (lua_isnil(L, -1))
+    fk_lua_field_error(L, arg, name, "is required (a spectrum:take(bins) or a table)");
   int pushed;
   fk_lua_floats *f = fk_lua_floats_arg(L, lua_gettop(L), name, &pushed);
   if (pushed) lua_remove(L, -2);
@@ -58,9 +66,11 @@ static int noise_field(lua_State *L) {
   cfg.n = amps->n;
   int64_t seed = fk_lua_int_field(L, 1, 1, "seed", 7);
   int64_t ppb = fk_lua_int_field(L, 1, 1, "points_per_bin", 1);
-  if (ppb < 1 || ppb > (1 << 20)) fk_lua_field_error(L, 1, "points_per_bin", "must be in 1..1048576");
+  if (ppb < 1 || ppb > (1 << 20))
+    fk_lua_field_error(L, 1, "points_per_bin", "must be in 1..1048576");
   double radius = fk_lua_num_field(L, 1, 1, "radius", 0);
-  if (!(radius >= 0 && radius <= 256)) fk_lua_field_error(L, 1, "radius", "must be in [0, 256] pixels");
+  if (!(radius >= 0 && radius <= 256))
+    fk_lua_field_error(L, 1, "radius", "must be in [0, 256] pixels");
   cfg.seed = (uint64_t)seed;
   cfg.points_per_bin = (int)ppb;
   cfg.radius = radius;

@@ -70,8 +70,12 @@ double fk_nn_profile_ms(const fk_nn *nn, const char *kernel) {
   return nn->prof ? fk_vk_profile_ms(nn->prof, kernel) : 0.0;
 }
 
-fk_nn_kind fk_nn_kind_of(const fk_nn *nn) { return nn->kind; }
-const char *fk_nn_name(const fk_nn *nn) { return nn->name; }
+fk_nn_kind fk_nn_kind_of(const fk_nn *nn) {
+  return nn->kind;
+}
+const char *fk_nn_name(const fk_nn *nn) {
+  return nn->name;
+}
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;
 }
@@ -99,7 +103,8 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
                       ndim);
   size_t numel = 1;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31) || numel > ((size_t)1 << 34) / (size_t)shape[i])
+    if (shape[i] < 1 || shape[i] > ((int64_t)1 << 31) ||
+        numel > ((size_t)1 << 34) / (size_t)shape[i])
       return fk_err_set(e, FK_EINTERNAL, "tensor dimension %d of size %lld is out of range", i,
                         (long long)shape[i]);
     numel *= (size_t)shape[i];
@@ -177,7 +182,8 @@ static int same_shape(const fk_tensor *a, const fk_tensor *b) {
 
 static int check_pair(const char *op, const fk_tensor *x, const fk_tensor *y, fk_err *e) {
   if (x->nn != y->nn) return fk_err_set(e, FK_EINTERNAL, "%s: tensors on different backends", op);
-  if (!same_shape(x, y)) return fk_err_set(e, FK_EINTERNAL, "%s: output shape differs from input", op);
+  if (!same_shape(x, y))
+    return fk_err_set(e, FK_EINTERNAL, "%s: output shape differs from input", op);
   return FK_OK;
 }
 
@@ -194,7 +200,8 @@ int fk_nn_unary_op(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, 
 int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
                     fk_tensor *y, fk_err *e) {
   if (check_pair("binary op", a, y, e)) return e->code;
-  if (b->nn != a->nn) return fk_err_set(e, FK_EINTERNAL, "binary op: tensors on different backends");
+  if (b->nn != a->nn)
+    return fk_err_set(e, FK_EINTERNAL, "binary op: tensors on different backends");
   if (b->ndim > a->ndim)
     return fk_err_set(e, FK_EINTERNAL, "binary op: b has more dimensions than a");
   /* Strides of b over a's 4-d index space, 0 where b broadcasts. */
@@ -205,8 +212,9 @@ int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_ten
   for (int d = FK_NN_MAX_DIMS - 1; d >= boff; d--) {
     int64_t bd = b->shape[d - boff];
     if (bd != 1 && bd != shape[d])
-      return fk_err_set(e, FK_EINTERNAL, "binary op: b's dimension of %lld cannot broadcast to %lld",
-                        (long long)bd, (long long)shape[d]);
+      return fk_err_set(e, FK_EINTERNAL,
+                        "binary op: b's dimension of %lld cannot broadcast to %lld", (long long)bd,
+                        (long long)shape[d]);
     bst[d] = bd == 1 ? 0 : stride;
     stride *= bd;
   }
@@ -239,13 +247,18 @@ int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_ten
   if (bk != k || cm != m || cn != n || bcz != batch || (ba != batch && ba != 1) ||
       (bb != batch && bb != 1))
     return fk_err_set(e, FK_EINTERNAL,
-                      "matmul: shapes do not fit (a %ux%ux%u, b %ux%ux%u%s, c %ux%ux%u)", ba, m,
-                      k, bb, br, bc, trans_b ? " transposed" : "", bcz, cm, cn);
+                      "matmul: shapes do not fit (a %ux%ux%u, b %ux%ux%u%s, c %ux%ux%u)", ba, m, k,
+                      bb, br, bc, trans_b ? " transposed" : "", bcz, cm, cn);
   if (bias && bias->numel != n)
-    return fk_err_set(e, FK_EINTERNAL, "matmul: bias has %zu values for %u columns",
-                      bias->numel, n);
-  fk_nn_mm g = {.batch = batch, .m = m, .n = n, .k = k,
-                .sa = ba == 1 ? 0 : m * k, .sb = bb == 1 ? 0 : k * n, .sc = m * n,
+    return fk_err_set(e, FK_EINTERNAL, "matmul: bias has %zu values for %u columns", bias->numel,
+                      n);
+  fk_nn_mm g = {.batch = batch,
+                .m = m,
+                .n = n,
+                .k = k,
+                .sa = ba == 1 ? 0 : m * k,
+                .sb = bb == 1 ? 0 : k * n,
+                .sc = m * n,
                 .trans_b = trans_b};
   if (nn->kind == FK_NN_CPU) {
     fk_nn_cpu_matmul(&g, a->host, b->host, bias ? bias->host : NULL, c->host);
@@ -260,10 +273,14 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
     return fk_err_set(e, FK_EINTERNAL, "conv2d wants 4-d x, w and y");
   if (c->stride < 1 || c->pad_t < 0 || c->pad_l < 0 || c->pad_b < 0 || c->pad_r < 0)
     return fk_err_set(e, FK_EINTERNAL, "conv2d: bad stride or padding");
-  fk_nn_cg g = {.n = (uint32_t)x->shape[0], .cin = (uint32_t)x->shape[1],
-                .h = (uint32_t)x->shape[2], .w = (uint32_t)x->shape[3],
-                .cout = (uint32_t)w->shape[0], .kh = (uint32_t)w->shape[2],
-                .kw = (uint32_t)w->shape[3], .c = c};
+  fk_nn_cg g = {.n = (uint32_t)x->shape[0],
+                .cin = (uint32_t)x->shape[1],
+                .h = (uint32_t)x->shape[2],
+                .w = (uint32_t)x->shape[3],
+                .cout = (uint32_t)w->shape[0],
+                .kh = (uint32_t)w->shape[2],
+                .kw = (uint32_t)w->shape[3],
+                .c = c};
   int64_t oh = ((int64_t)g.h + c->pad_t + c->pad_b - g.kh) / c->stride + 1;
   int64_t ow = ((int64_t)g.w + c->pad_l + c->pad_r - g.kw) / c->stride + 1;
   if (w->shape[1] != x->shape[1] || oh < 1 || ow < 1 || y->shape[0] != x->shape[0] ||
@@ -344,14 +361,16 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
                       fk_err *e) {
   if (x->nn != y->nn || x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0])
     return fk_err_set(e, FK_EINTERNAL, "resample: x and y must be NCHW on one backend");
-  fk_nn_rs g = {(uint32_t)y->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2],
+  fk_nn_rs g = {(uint32_t)y->numel,    (uint32_t)x->shape[1], (uint32_t)x->shape[2],
                 (uint32_t)x->shape[3], (uint32_t)y->shape[1], (uint32_t)y->shape[2],
                 (uint32_t)y->shape[3]};
   int ok = 0;
   switch (mode) {
   case FK_NN_UPSAMPLE2X: ok = g.oc == g.c && g.oh == 2 * g.h && g.ow == 2 * g.w; break;
   case FK_NN_BILINEAR: ok = g.oc == g.c; break;
-  case FK_NN_AVGPOOL2X2: ok = g.oc == g.c && g.oh == g.h / 2 && g.ow == g.w / 2 && g.oh && g.ow; break;
+  case FK_NN_AVGPOOL2X2:
+    ok = g.oc == g.c && g.oh == g.h / 2 && g.ow == g.w / 2 && g.oh && g.ow;
+    break;
   case FK_NN_PIXEL_SHUFFLE:
     ok = r >= 1 && g.c == g.oc * (uint32_t)(r * r) && g.oh == g.h * (uint32_t)r &&
          g.ow == g.w * (uint32_t)r;
@@ -368,13 +387,13 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
 int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_tensor *y, int dy,
                         fk_err *e) {
   if (x->nn != y->nn || x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0] ||
-      x->shape[2] != y->shape[2] || x->shape[3] != y->shape[3] || sx < 0 || dy < 0 ||
-      count < 0 || sx + count > x->shape[1] || dy + count > y->shape[1])
+      x->shape[2] != y->shape[2] || x->shape[3] != y->shape[3] || sx < 0 || dy < 0 || count < 0 ||
+      sx + count > x->shape[1] || dy + count > y->shape[1])
     return fk_err_set(e, FK_EINTERNAL, "copy channels: ranges or shapes do not fit");
   if (nn->kind == FK_NN_CPU) {
     fk_nn_cpu_copy_channels(x->host, y->host, (size_t)x->shape[0],
-                            (size_t)(x->shape[2] * x->shape[3]), (size_t)count,
-                            (size_t)x->shape[1], (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+                            (size_t)(x->shape[2] * x->shape[3]), (size_t)count, (size_t)x->shape[1],
+                            (size_t)sx, (size_t)y->shape[1], (size_t)dy);
     return FK_OK;
   }
   return fk_nn_vk_copy_channels(nn, x, y, (uint32_t)count, (uint32_t)sx, (uint32_t)dy, e);

@@ -28,15 +28,15 @@ typedef struct fk_tensor {
   int ndim;
   int64_t shape[FK_NN_MAX_DIMS];
   size_t numel;
-  void *host;  /* CPU backend: the elements */
-  void *impl;  /* backend-private (the Vulkan buffer) */
+  void *host; /* CPU backend: the elements */
+  void *impl; /* backend-private (the Vulkan buffer) */
 } fk_tensor;
 
 typedef struct fk_nn_opts {
   fk_nn_kind kind;
-  int validation;      /* Vulkan: validation layer on (tests) */
-  const char *device;  /* Vulkan: FUNKY_VK_DEVICE-style choice */
-  int profile;         /* Vulkan: time every dispatch (also FUNKY_PROFILE=1) */
+  int validation;     /* Vulkan: validation layer on (tests) */
+  const char *device; /* Vulkan: FUNKY_VK_DEVICE-style choice */
+  int profile;        /* Vulkan: time every dispatch (also FUNKY_PROFILE=1) */
 } fk_nn_opts;
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **nn, fk_err *e);
@@ -142,10 +142,8 @@ int fk_nn_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, double sigma, fk_err
 
 /* Benchmark baselines (Vulkan only): one invocation per output, no tiling.
  * naive matmul: c = a [M, K] x b [K, N]; naive conv: 3x3 pad 1, batch 1. */
-int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c,
-                       fk_err *e);
-int fk_nn_naive_conv3x3(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, fk_tensor *y,
-                        fk_err *e);
+int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c, fk_err *e);
+int fk_nn_naive_conv3x3(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, fk_tensor *y, fk_err *e);
 /* Vulkan: GPU milliseconds per kernel name recorded so far when profiling
  * is on (FUNKY_PROFILE=1 or fk_nn_opts.profile); 0 otherwise. */
 double fk_nn_profile_ms(const fk_nn *nn, const char *kernel);

@@ -37,7 +37,9 @@ void fk_nn_cpu_binary(fk_nn_binary op, const float *a, const float *b, float *y,
         }
 }
 
-static int64_t clampi(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : v; }
+static int64_t clampi(int64_t v, int64_t hi) {
+  return v < 0 ? 0 : v > hi ? hi : v;
+}
 
 void fk_nn_cpu_blur(const float *x, float *y, int64_t h, int64_t w, int64_t c, const float *wt,
                     int radius, float *tmp) {
@@ -95,14 +97,16 @@ void fk_nn_cpu_conv2d(const fk_nn_cg *g, const float *x, const float *w, const f
               }
             }
           float v = (float)acc;
-          if (c->act == FK_NN_ACT_SILU) v = v / (1.0f + expf(-v));
-          else if (c->act == FK_NN_ACT_LEAKY) v = v >= 0 ? v : c->alpha * v;
+          if (c->act == FK_NN_ACT_SILU)
+            v = v / (1.0f + expf(-v));
+          else if (c->act == FK_NN_ACT_LEAKY)
+            v = v >= 0 ? v : c->alpha * v;
           y[((size_t)(n * g->cout + co) * g->oh + oy) * g->ow + ox] = v;
         }
 }
 
-void fk_nn_cpu_group_norm(const float *x, const float *gamma, const float *beta, float *y,
-                          size_t n, size_t c, size_t hw, size_t groups, float eps, int silu) {
+void fk_nn_cpu_group_norm(const float *x, const float *gamma, const float *beta, float *y, size_t n,
+                          size_t c, size_t hw, size_t groups, float eps, int silu) {
   size_t cpg = c / groups, count = cpg * hw;
   for (size_t b = 0; b < n; b++)
     for (size_t g = 0; g < groups; g++) {
@@ -130,7 +134,8 @@ void fk_nn_cpu_layer_norm(const float *x, const float *gamma, const float *beta,
     mean /= (double)d;
     for (size_t i = 0; i < d; i++) var += (xr[i] - mean) * (xr[i] - mean);
     double rstd = 1.0 / sqrt(var / (double)d + eps);
-    for (size_t i = 0; i < d; i++) y[r * d + i] = (float)((xr[i] - mean) * rstd) * gamma[i] + beta[i];
+    for (size_t i = 0; i < d; i++)
+      y[r * d + i] = (float)((xr[i] - mean) * rstd) * gamma[i] + beta[i];
   }
 }
 
@@ -205,8 +210,8 @@ void fk_nn_cpu_resample(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, cons
   }
 }
 
-void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count,
-                             size_t cx, size_t sx, size_t cy, size_t dy) {
+void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count, size_t cx,
+                             size_t sx, size_t cy, size_t dy) {
   for (size_t b = 0; b < n; b++)
     for (size_t c = 0; c < count; c++)
       memcpy(y + ((b * cy + dy + c) * hw), x + ((b * cx + sx + c) * hw), hw * sizeof *x);
@@ -218,7 +223,8 @@ void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_
   for (size_t b = 0; b < n; b++)
     for (size_t pix = 0; pix < hw; pix++) {
       size_t oy = pix / w, ox = pix % w;
-      float sx = (float)ox + flow[(b * 2) * hw + pix], sy = (float)oy + flow[(b * 2 + 1) * hw + pix];
+      float sx = (float)ox + flow[(b * 2) * hw + pix],
+            sy = (float)oy + flow[(b * 2 + 1) * hw + pix];
       sx = sx < 0 ? 0 : sx > (float)(w - 1) ? (float)(w - 1) : sx;
       sy = sy < 0 ? 0 : sy > (float)(h - 1) ? (float)(h - 1) : sy;
       size_t x0 = (size_t)sx, y0 = (size_t)sy;
@@ -226,8 +232,9 @@ void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_
       float lx = sx - (float)x0, ly = sy - (float)y0;
       for (size_t ch = 0; ch < c; ch++) {
         const float *xp = x + (b * c + ch) * hw;
-        y[(b * c + ch) * hw + pix] = (1 - ly) * ((1 - lx) * xp[y0 * w + x0] + lx * xp[y0 * w + x1]) +
-                                     ly * ((1 - lx) * xp[y1 * w + x0] + lx * xp[y1 * w + x1]);
+        y[(b * c + ch) * hw + pix] =
+            (1 - ly) * ((1 - lx) * xp[y0 * w + x0] + lx * xp[y0 * w + x1]) +
+            ly * ((1 - lx) * xp[y1 * w + x0] + lx * xp[y1 * w + x1]);
       }
     }
 }

@@ -16,7 +16,7 @@ struct fk_nn {
   fk_vk_allocator *alloc;
   fk_vk_rec *rec;
   fk_vk_profile *prof;
-  int pending;                       /* ops recorded since the last sync */
+  int pending;                                /* ops recorded since the last sync */
   fk_vk_buffer *deferred[FK_NN_MAX_DEFERRED]; /* freed after the next sync */
   uint32_t n_deferred;
 };
@@ -44,8 +44,8 @@ typedef struct fk_nn_cg {
 void fk_nn_cpu_conv2d(const fk_nn_cg *g, const float *x, const float *w, const float *bias,
                       float *y);
 
-void fk_nn_cpu_group_norm(const float *x, const float *gamma, const float *beta, float *y,
-                          size_t n, size_t c, size_t hw, size_t groups, float eps, int silu);
+void fk_nn_cpu_group_norm(const float *x, const float *gamma, const float *beta, float *y, size_t n,
+                          size_t c, size_t hw, size_t groups, float eps, int silu);
 void fk_nn_cpu_layer_norm(const float *x, const float *gamma, const float *beta, float *y,
                           size_t rows, size_t d, float eps);
 void fk_nn_cpu_softmax(const float *x, float *y, size_t rows, size_t d);
@@ -58,16 +58,16 @@ typedef struct fk_nn_rs {
 } fk_nn_rs;
 void fk_nn_cpu_resample(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, const float *x,
                         float *y);
-void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count,
-                             size_t cx, size_t sx, size_t cy, size_t dy);
+void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count, size_t cx,
+                             size_t sx, size_t cy, size_t dy);
 void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_t c, size_t h,
                     size_t w);
 
 /* Vulkan kernels (vk_ops.c). */
 int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
                       const fk_tensor *x, fk_tensor *y, fk_err *e);
-int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count,
-                           uint32_t sx, uint32_t dy, fk_err *e);
+int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count, uint32_t sx,
+                           uint32_t dy, fk_err *e);
 int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e);
 int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                        fk_tensor *out, int causal, fk_err *e);

@@ -92,14 +92,14 @@ int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_t
     int32_t pad_t, pad_l;
     float alpha;
   } push = {g->cin, g->h, g->w, g->cout, g->oh, g->ow, g->c->pad_t, g->c->pad_l, g->c->alpha};
-  uint32_t spec[8] = {16, 16, 1, g->kh, g->kw, (uint32_t)g->c->stride, (uint32_t)g->c->act,
-                      bias ? 1u : 0u};
+  uint32_t spec[8] = {
+      16, 16, 1, g->kh, g->kw, (uint32_t)g->c->stride, (uint32_t)g->c->act, bias ? 1u : 0u};
   fk_vk_bind bd[] = {{x->impl, 0, 0, 0},
                      {w->impl, 0, 0, 0},
                      {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
                      {y->impl, 0, 0, 1}};
-  return dispatch(nn, "conv2d", spec, 8, bd, 4, &push, sizeof push,
-                  (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
+  return dispatch(nn, "conv2d", spec, 8, bd, 4, &push, sizeof push, (g->oh * g->ow + 63) / 64,
+                  (g->cout + 63) / 64, g->n, e);
 }
 
 int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
@@ -115,8 +115,8 @@ int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
     float eps;
   } p1 = {c, hw, (uint32_t)groups, eps};
   fk_vk_bind b1[] = {{x->impl, 0, 0, 0}, {stats, 0, 0, 1}};
-  if (dispatch(nn, "groupnorm_stats", NULL, 0, b1, 2, &p1, sizeof p1, n * (uint32_t)groups, 1,
-               1, e))
+  if (dispatch(nn, "groupnorm_stats", NULL, 0, b1, 2, &p1, sizeof p1, n * (uint32_t)groups, 1, 1,
+               e))
     return e->code;
   struct {
     uint32_t n, c, hw, groups;
@@ -143,10 +143,8 @@ int fk_nn_vk_rows(fk_nn *nn, const char *shader, const fk_tensor *x, const fk_te
     float eps;
   } push = {d, rows, eps};
   if (gamma) {
-    fk_vk_bind b[] = {{x->impl, 0, 0, 0},
-                      {gamma->impl, 0, 0, 0},
-                      {beta->impl, 0, 0, 0},
-                      {y->impl, 0, 0, 1}};
+    fk_vk_bind b[] = {
+        {x->impl, 0, 0, 0}, {gamma->impl, 0, 0, 0}, {beta->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
     return dispatch(nn, shader, NULL, 0, b, 4, &push, sizeof push, gx, gy, 1, e);
   }
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
@@ -162,9 +160,10 @@ int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const 
     float scale;
   } push = {lq, (uint32_t)k->shape[1], heads, 1.0f / sqrtf((float)d)};
   uint32_t spec[5] = {64, 1, 1, d, causal ? 1u : 0u};
-  fk_vk_bind bd[] = {{q->impl, 0, 0, 0}, {k->impl, 0, 0, 0}, {v->impl, 0, 0, 0}, {out->impl, 0, 0, 1}};
-  return dispatch(nn, "attention", spec, 5, bd, 4, &push, sizeof push, (lq + 63) / 64, b * heads,
-                  1, e);
+  fk_vk_bind bd[] = {
+      {q->impl, 0, 0, 0}, {k->impl, 0, 0, 0}, {v->impl, 0, 0, 0}, {out->impl, 0, 0, 1}};
+  return dispatch(nn, "attention", spec, 5, bd, 4, &push, sizeof push, (lq + 63) / 64, b * heads, 1,
+                  e);
 }
 
 int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
@@ -175,13 +174,18 @@ int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs
   return dispatch(nn, "resample", spec, 5, b, 2, g, sizeof *g, gx, gy, 1, e);
 }
 
-int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count,
-                           uint32_t sx, uint32_t dy, fk_err *e) {
+int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count, uint32_t sx,
+                           uint32_t dy, fk_err *e) {
   uint32_t hw = (uint32_t)(x->shape[2] * x->shape[3]);
   struct {
     uint32_t total, hw, count, cx, sx, cy, dy;
-  } push = {(uint32_t)x->shape[0] * count * hw, hw, count, (uint32_t)x->shape[1], sx,
-            (uint32_t)y->shape[1], dy};
+  } push = {(uint32_t)x->shape[0] * count * hw,
+            hw,
+            count,
+            (uint32_t)x->shape[1],
+            sx,
+            (uint32_t)y->shape[1],
+            dy};
   uint32_t spec[3] = {WG, 1, 1}, gx, gy;
   grid_1d(nn, push.total, &gx, &gy);
   /* Reads x, writes y: several copies into one y (a concatenation) write
@@ -193,15 +197,15 @@ int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t
 int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
   struct {
     uint32_t total, c, h, w;
-  } push = {(uint32_t)x->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2], (uint32_t)x->shape[3]};
+  } push = {(uint32_t)x->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2],
+            (uint32_t)x->shape[3]};
   uint32_t spec[3] = {WG, 1, 1}, gx, gy;
   grid_1d(nn, x->numel, &gx, &gy);
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {flow->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
   return dispatch(nn, "warp", spec, 3, b, 3, &push, sizeof push, gx, gy, 1, e);
 }
 
-int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c,
-                       fk_err *e) {
+int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c, fk_err *e) {
   if (nn->kind != FK_NN_VULKAN || a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0])
     return fk_err_set(e, FK_EINTERNAL, "naive matmul: Vulkan, 2-d, matching shapes");
   struct {

@@ -49,12 +49,41 @@ int fk_mux(const fk_mux_cfg *cfg, fk_err *e) {
   const char *base = strrchr(cfg->out, '/');
   base = base ? base + 1 : cfg->out;
   snprintf(tmp, sizeof tmp, "%s/.%s.tmp.mp4", dir, base);
-  char *argv[] = {ffmpeg, "-nostdin", "-y", "-loglevel", "error",
-                  "-framerate", fps, "-start_number", start, "-t", dur, "-i", pattern,
-                  "-i", (char *)cfg->audio,
-                  "-map", "0:v:0", "-map", "1:a:0",
-                  "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "veryfast", "-crf", "18",
-                  "-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", tmp, NULL};
+  char *argv[] = {ffmpeg,
+                  "-nostdin",
+                  "-y",
+                  "-loglevel",
+                  "error",
+                  "-framerate",
+                  fps,
+                  "-start_number",
+                  start,
+                  "-t",
+                  dur,
+                  "-i",
+                  pattern,
+                  "-i",
+                  (char *)cfg->audio,
+                  "-map",
+                  "0:v:0",
+                  "-map",
+                  "1:a:0",
+                  "-c:v",
+                  "libx264",
+                  "-pix_fmt",
+                  "yuv420p",
+                  "-preset",
+                  "veryfast",
+                  "-crf",
+                  "18",
+                  "-c:a",
+                  "aac",
+                  "-b:a",
+                  "192k",
+                  "-movflags",
+                  "+faststart",
+                  tmp,
+                  NULL};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);

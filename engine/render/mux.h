@@ -10,9 +10,9 @@ typedef struct fk_mux_cfg {
   const char *frames_dir; /* holds %06d.png */
   size_t first, count;    /* frame numbers first .. first+count-1 */
   double fps;
-  const char *audio;      /* WAV holding exactly the rendered range */
-  const char *out;        /* .mp4, written to a temporary name then renamed */
-  const char *log;        /* ffmpeg's output goes here */
+  const char *audio; /* WAV holding exactly the rendered range */
+  const char *out;   /* .mp4, written to a temporary name then renamed */
+  const char *log;   /* ffmpeg's output goes here */
 } fk_mux_cfg;
 
 /* Finds ffmpeg ($FUNKY_FFMPEG, else PATH); 0 if found. */

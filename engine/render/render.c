@@ -157,8 +157,8 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     if (!img) return e->code;
     if (img->w != (int)w || img->h != (int)h)
       return fk_err_set(e, FK_EUSER,
-                        "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size",
-                        k, img->w, img->h, (int)w, (int)h);
+                        "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
+                        img->w, img->h, (int)w, (int)h);
     char name[32];
     snprintf(name, sizeof name, "%06zu.png", k);
     if (fk_path_join(path, sizeof path, frames_dir, name, e) || fk_image_save_png(img, path, e))
@@ -193,8 +193,13 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   char video_name[300];
   snprintf(video_name, sizeof video_name, "%s.mp4", stem);
   if (fk_path_join(r->video, sizeof r->video, out_dir, video_name, e)) return e->code;
-  fk_mux_cfg mc = {.frames_dir = frames_dir, .first = first, .count = last - first, .fps = fps,
-                   .audio = audio, .out = r->video, .log = log};
+  fk_mux_cfg mc = {.frames_dir = frames_dir,
+                   .first = first,
+                   .count = last - first,
+                   .fps = fps,
+                   .audio = audio,
+                   .out = r->video,
+                   .log = log};
   if (fk_mux(&mc, e)) {
     r->video[0] = '\0';
     return e->code;

@@ -9,19 +9,19 @@
 
 typedef struct fk_render_opts {
   const char *recipe;
-  const char *out_dir;      /* NULL: out/<recipe name> */
-  const char *const *sets;  /* "key=value" parameter overrides */
+  const char *out_dir;     /* NULL: out/<recipe name> */
+  const char *const *sets; /* "key=value" parameter overrides */
   size_t n_sets;
-  long first, last;         /* frame range [first, last); -1 = start / end */
-  int quiet;                /* no progress lines */
-  int no_video;             /* frames only */
+  long first, last; /* frame range [first, last); -1 = start / end */
+  int quiet;        /* no progress lines */
+  int no_video;     /* frames only */
 } fk_render_opts;
 
 typedef struct fk_render_result {
-  size_t frames;            /* frames written */
-  double seconds;           /* wall time of the frame loop */
-  char video[4096];         /* path of the video, "" if none */
-  char model[1024];         /* the timeline's model, "" if none */
+  size_t frames;    /* frames written */
+  double seconds;   /* wall time of the frame loop */
+  char video[4096]; /* path of the video, "" if none */
+  char model[1024]; /* the timeline's model, "" if none */
 } fk_render_result;
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);

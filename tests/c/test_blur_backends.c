@@ -28,13 +28,14 @@ static void one(fk_nn *cpu, fk_nn *gpu, int w, int h, double sigma) {
   for (int d = 0; d < 2; d++) {
     fk_tensor *x, *y;
     CHECK(!fk_tensor_new(nns[d], FK_NN_F32, 3, shape, &x, &e) &&
-              !fk_tensor_new(nns[d], FK_NN_F32, 3, shape, &y, &e) && !fk_tensor_write(x, img.px, &e) &&
-              !fk_nn_blur(nns[d], x, y, sigma, &e) && !fk_tensor_read(y, got, &e),
+              !fk_tensor_new(nns[d], FK_NN_F32, 3, shape, &y, &e) &&
+              !fk_tensor_write(x, img.px, &e) && !fk_nn_blur(nns[d], x, y, sigma, &e) &&
+              !fk_tensor_read(y, got, &e),
           "nn blur: %s", e.msg);
     double worst = 0;
     for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)got[i] - out.px[i]));
-    CHECK(worst <= 1e-5, "%s blur %dx%d sigma %g differs by %g", d ? "vulkan" : "cpu reference", w, h,
-          sigma, worst);
+    CHECK(worst <= 1e-5, "%s blur %dx%d sigma %g differs by %g", d ? "vulkan" : "cpu reference", w,
+          h, sigma, worst);
     fk_tensor_free(x);
     fk_tensor_free(y);
   }
@@ -66,7 +67,8 @@ int main(void) {
   fk_image_new(&tiny, 2, 2, &bad);
   CHECK(fk_image_blur(&tiny, &o, 2000, &bad) == FK_EUSER, "sigma over 1000 refused");
   fk_image_free(&tiny);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);
   return CHECK_DONE();

@@ -21,8 +21,8 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t b, int64_t lq, int64_t lk, int64
     t[x][1] = test_tensor(nns[x], 4, sk, k);
     t[x][2] = test_tensor(nns[x], 4, sk, v);
     t[x][3] = test_tensor(nns[x], 4, sq, NULL);
-    CHECK(!fk_nn_attention(nns[x], t[x][0], t[x][1], t[x][2], t[x][3], causal, &e),
-          "attention: %s", e.msg);
+    CHECK(!fk_nn_attention(nns[x], t[x][0], t[x][1], t[x][2], t[x][3], causal, &e), "attention: %s",
+          e.msg);
   }
   char what[128];
   snprintf(what, sizeof what, "attention b%lld q%lld k%lld h%lld d%lld%s", (long long)b,
@@ -50,14 +50,15 @@ int main(void) {
   one(cpu, gpu, 1, 64, 77, 8, 80, 0);
   one(cpu, gpu, 1, 33, 70, 2, 160, 0);
   one(cpu, gpu, 1, 65, 65, 3, 64, 1);
-  one(cpu, gpu, 1, 17, 1, 2, 24, 0);    /* one key */
+  one(cpu, gpu, 1, 17, 1, 2, 24, 0); /* one key */
   int64_t s1[4] = {1, 4, 2, 300}, s2[4] = {1, 4, 2, 300};
   fk_tensor *a = test_tensor(gpu, 4, s1, NULL), *b = test_tensor(gpu, 4, s2, NULL);
   CHECK(fk_nn_attention(gpu, a, a, a, b, 0, &e) != FK_OK && strstr(e.msg, "256"),
         "head dim over 256 refused: %s", e.msg);
   fk_tensor_free(a);
   fk_tensor_free(b);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);
   return CHECK_DONE();

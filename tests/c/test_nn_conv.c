@@ -30,11 +30,13 @@ static fk_tensor *make(fk_nn *nn, const int64_t *shape, const float *v) {
   return t;
 }
 
-static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64_t w,
-                int64_t cout, int k, fk_nn_conv c, int with_bias) {
-  int64_t oh = (h + c.pad_t + c.pad_b - k) / c.stride + 1, ow = (w + c.pad_l + c.pad_r - k) / c.stride + 1;
+static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout,
+                int k, fk_nn_conv c, int with_bias) {
+  int64_t oh = (h + c.pad_t + c.pad_b - k) / c.stride + 1,
+          ow = (w + c.pad_l + c.pad_r - k) / c.stride + 1;
   int64_t sx[4] = {n, cin, h, w}, sw[4] = {cout, cin, k, k}, sy[4] = {n, cout, oh, ow};
-  size_t nx = (size_t)(n * cin * h * w), nw = (size_t)(cout * cin * k * k), ny = (size_t)(n * cout * oh * ow);
+  size_t nx = (size_t)(n * cin * h * w), nw = (size_t)(cout * cin * k * k),
+         ny = (size_t)(n * cout * oh * ow);
   float *x = malloc(nx * 4), *wt = malloc(nw * 4), *b = malloc((size_t)cout * 4);
   for (size_t i = 0; i < nx; i++) x[i] = frand();
   for (size_t i = 0; i < nw; i++) wt[i] = frand() / sqrtf((float)(cin * k * k));
@@ -64,9 +66,10 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64
     num += isfinite(out[1][i]) ? dd * dd : INFINITY;
     den += (double)out[0][i] * out[0][i];
   }
-  CHECK(num / den < 1e-10, "conv n%lld %lldx%lldx%lld -> %lld k%d s%d pad %d,%d,%d,%d act %d: nmse %.3g",
-        (long long)n, (long long)cin, (long long)h, (long long)w, (long long)cout, k, c.stride,
-        c.pad_t, c.pad_l, c.pad_b, c.pad_r, c.act, num / den);
+  CHECK(num / den < 1e-10,
+        "conv n%lld %lldx%lldx%lld -> %lld k%d s%d pad %d,%d,%d,%d act %d: nmse %.3g", (long long)n,
+        (long long)cin, (long long)h, (long long)w, (long long)cout, k, c.stride, c.pad_t, c.pad_l,
+        c.pad_b, c.pad_r, c.act, num / den);
   free(out[0]);
   free(out[1]);
   free(x);
@@ -103,7 +106,8 @@ int main(void) {
     for (int i = 0; i < 270; i++) w[i] = frand();
     fk_tensor *cx = make(cpu, sx, x), *cw = make(cpu, sw, w), *cy = make(cpu, sy, NULL);
     fk_tensor *gx = make(gpu, sx, x), *gw = make(gpu, sw, w), *gy = make(gpu, sy, NULL);
-    CHECK(!fk_nn_conv2d(cpu, cx, cw, NULL, cy, &same3, &e) && !fk_nn_naive_conv3x3(gpu, gx, gw, gy, &e),
+    CHECK(!fk_nn_conv2d(cpu, cx, cw, NULL, cy, &same3, &e) &&
+              !fk_nn_naive_conv3x3(gpu, gx, gw, gy, &e),
           "naive conv: %s", e.msg);
     fk_tensor_read(cy, r1, &e);
     fk_tensor_read(gy, r2, &e);
@@ -113,7 +117,8 @@ int main(void) {
     fk_tensor_free(cx), fk_tensor_free(cw), fk_tensor_free(cy);
     fk_tensor_free(gx), fk_tensor_free(gw), fk_tensor_free(gy);
   }
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);
   return CHECK_DONE();

@@ -113,7 +113,8 @@ int main(void) {
   fk_tensor_free(x);
   fk_tensor_free(w);
   fk_tensor_free(y);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);
   return CHECK_DONE();

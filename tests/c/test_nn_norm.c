@@ -84,7 +84,8 @@ int main(void) {
   rows(cpu, gpu, 7, 33, 1);
   rows(cpu, gpu, 64, 4096, 1);
   rows(cpu, gpu, 300, 77, 1);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);
   return CHECK_DONE();

@@ -31,7 +31,8 @@ static double nmse(const float *a, const float *ref, size_t n) {
 }
 
 /* Makes the same tensor on both backends with data x (or NaN if x NULL). */
-static int twin(pair *p, int nd, const int64_t *shape, const float *x, fk_tensor **c, fk_tensor **g) {
+static int twin(pair *p, int nd, const int64_t *shape, const float *x, fk_tensor **c,
+                fk_tensor **g) {
   fk_err e = {0};
   size_t n = 1;
   for (int i = 0; i < nd; i++) n *= (size_t)shape[i];
@@ -67,9 +68,12 @@ static void test_unary(pair *p, int nd, const int64_t *shape) {
     fk_nn_unary op;
     const char *name;
     float a, b;
-  } ops[] = {{FK_NN_SILU, "silu", 0, 0},           {FK_NN_GELU, "gelu", 0, 0},
-             {FK_NN_QUICK_GELU, "quick_gelu", 0, 0}, {FK_NN_LEAKY_RELU, "leaky_relu", 0.2f, 0},
-             {FK_NN_SIGMOID, "sigmoid", 0, 0},     {FK_NN_CLAMP, "clamp", -1.5f, 2.0f},
+  } ops[] = {{FK_NN_SILU, "silu", 0, 0},
+             {FK_NN_GELU, "gelu", 0, 0},
+             {FK_NN_QUICK_GELU, "quick_gelu", 0, 0},
+             {FK_NN_LEAKY_RELU, "leaky_relu", 0.2f, 0},
+             {FK_NN_SIGMOID, "sigmoid", 0, 0},
+             {FK_NN_CLAMP, "clamp", -1.5f, 2.0f},
              {FK_NN_SCALE_BIAS, "scale_bias", 0.5f, -3.0f}};
   for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
     fk_tensor *xc, *xg, *yc, *yg;
@@ -119,14 +123,20 @@ static void test_binary(pair *p, int nd, const int64_t *sa, int bd, const int64_
         for (int64_t d2 = 0; d2 < full[2]; d2++)
           for (int64_t d3 = 0; d3 < full[3]; d3++, i++) {
             int64_t j = (((fb[0] > 1 ? d0 : 0) * fb[1] + (fb[1] > 1 ? d1 : 0)) * fb[2] +
-                         (fb[2] > 1 ? d2 : 0)) * fb[3] + (fb[3] > 1 ? d3 : 0);
+                         (fb[2] > 1 ? d2 : 0)) *
+                            fb[3] +
+                        (fb[3] > 1 ? d3 : 0);
             float want = op ? a[i] * b[j] : a[i] + b[j];
             if (y[i] != want) bad++;
           }
     CHECK(bad == 0, "broadcast reference: %d wrong", bad);
     free(y);
-    fk_tensor_free(ac); fk_tensor_free(ag); fk_tensor_free(bc);
-    fk_tensor_free(bg); fk_tensor_free(yc); fk_tensor_free(yg);
+    fk_tensor_free(ac);
+    fk_tensor_free(ag);
+    fk_tensor_free(bc);
+    fk_tensor_free(bg);
+    fk_tensor_free(yc);
+    fk_tensor_free(yg);
   }
   free(a);
   free(b);
@@ -146,7 +156,10 @@ static void test_blur(pair *p, int64_t h, int64_t w, int64_t c, double sigma) {
   snprintf(what, sizeof what, "blur %lldx%lldx%lld sigma %g", (long long)h, (long long)w,
            (long long)c, sigma);
   compare(what, yc, yg, 1e-10, 1e-5);
-  fk_tensor_free(xc); fk_tensor_free(xg); fk_tensor_free(yc); fk_tensor_free(yg);
+  fk_tensor_free(xc);
+  fk_tensor_free(xg);
+  fk_tensor_free(yc);
+  fk_tensor_free(yg);
   free(x);
 }
 
@@ -190,7 +203,8 @@ int main(void) {
     for (int i = 0; i < 289; i++) sum += out[i];
     double g0 = 1.0 / (2 * M_PI * 1.5 * 1.5); /* continuous peak, close to the discrete one */
     CHECK(fabs(sum - 1) < 1e-5, "impulse sums to %g", sum);
-    CHECK(fabs(out[8 * 17 + 8] - g0) < 0.01 * g0 + 1e-3, "impulse peak %g vs %g", out[8 * 17 + 8], g0);
+    CHECK(fabs(out[8 * 17 + 8] - g0) < 0.01 * g0 + 1e-3, "impulse peak %g vs %g", out[8 * 17 + 8],
+          g0);
     CHECK(out[8 * 17 + 7] == out[8 * 17 + 9] && out[7 * 17 + 8] == out[8 * 17 + 7], "symmetric");
     fk_tensor_free(x);
     fk_tensor_free(y);
@@ -205,7 +219,8 @@ int main(void) {
         "bad broadcast refused: %s", e.msg);
   fk_tensor_free(t1);
   fk_tensor_free(t2);
-  CHECK(fk_nn_validation_messages(p.gpu) == 0, "%u validation messages", fk_nn_validation_messages(p.gpu));
+  CHECK(fk_nn_validation_messages(p.gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(p.gpu));
   fk_nn_close(p.cpu);
   fk_nn_close(p.gpu);
   return CHECK_DONE();

@@ -47,8 +47,7 @@ int main(void) {
     fk_tensor *ty = test_tensor(cpu, 4, (int64_t[]){1, 1, 4, 4}, NULL);
     fk_nn_resample_op(cpu, FK_NN_BILINEAR, 0, tx, ty, &e);
     fk_tensor_read(ty, y, &e);
-    CHECK(y[0] == 0 && y[1] == 0.25f && y[2] == 0.75f && y[3] == 1 && y[4] == 0.5f &&
-              y[15] == 3,
+    CHECK(y[0] == 0 && y[1] == 0.25f && y[2] == 0.75f && y[3] == 1 && y[4] == 0.5f && y[15] == 3,
           "bilinear by hand: %g %g %g %g %g %g", y[0], y[1], y[2], y[3], y[4], y[15]);
     fk_tensor_free(tx);
     fk_tensor_free(ty);
@@ -77,7 +76,8 @@ int main(void) {
             float want = ch < 3 ? a[(n * 3 + ch) * 20 + i] : b[(n * 2 + ch - 3) * 20 + i];
             bad += c[(n * 5 + ch) * 20 + i] != want;
           }
-      CHECK(bad == 0 && !memcmp(s, b, sizeof b), "%s concat/slice: %d wrong", d ? "gpu" : "cpu", bad);
+      CHECK(bad == 0 && !memcmp(s, b, sizeof b), "%s concat/slice: %d wrong", d ? "gpu" : "cpu",
+            bad);
       CHECK(fk_nn_copy_channels(nns[d], ta, 2, 2, tc, 0, &e) != FK_OK, "out of range refused");
       fk_tensor_free(ta), fk_tensor_free(tb), fk_tensor_free(tc), fk_tensor_free(ts);
     }
@@ -117,7 +117,8 @@ int main(void) {
           "embedding %g %g %g %g", y[0], y[1], y[2], y[3]);
     fk_tensor_free(ty);
   }
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages", fk_nn_validation_messages(gpu));
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
   fk_nn_close(cpu);
   fk_nn_close(gpu);
   return CHECK_DONE();

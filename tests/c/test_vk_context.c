@@ -26,8 +26,8 @@ int main(void) {
   CHECK(fk_vk_describe(vk, buf, sizeof buf) == FK_OK && strstr(buf, "maxStorageBufferRange"),
         "describe:\n%s", buf);
   printf("%s", buf);
-  CHECK(vk->validation_messages == 0, "validation messages: %u (last: %s)",
-        vk->validation_messages, vk->last_validation);
+  CHECK(vk->validation_messages == 0, "validation messages: %u (last: %s)", vk->validation_messages,
+        vk->last_validation);
   fk_vk_destroy(vk);
 
   /* FUNKY_VK_DEVICE by index and by a name that matches nothing. */

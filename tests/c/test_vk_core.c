@@ -139,14 +139,16 @@ int main(void) {
   char *data;
   size_t len = 0;
   uint32_t header = 0;
-  CHECK(!fk_file_read(path, &data, &len, NULL) && len >= 32 && (memcpy(&header, data, 4), header == 32),
+  CHECK(!fk_file_read(path, &data, &len, NULL) && len >= 32 &&
+            (memcpy(&header, data, 4), header == 32),
         "cache rewritten with a Vulkan header (%zu bytes)", len);
   if (len) free(data);
   /* A dispatch with a misaligned binding is refused before Vulkan sees it. */
   CHECK(!fk_vk_pipes_new(vk, &pipes, &e) && !fk_vk_allocator_new(vk, &a, &e), "%s", e.msg);
   fk_vk_buffer m;
   fk_vk_rec *r;
-  CHECK(!fk_vk_buffer_new(a, 256, 0, &m, &e) && !fk_vk_rec_begin(vk, pipes, NULL, &r, &e), "%s", e.msg);
+  CHECK(!fk_vk_buffer_new(a, 256, 0, &m, &e) && !fk_vk_rec_begin(vk, pipes, NULL, &r, &e), "%s",
+        e.msg);
   CHECK(!fk_vk_pipeline_get(pipes, "scale_bias", NULL, 0, &p, &e), "%s", e.msg);
   fk_vk_bind mis[] = {{&m, 4, 16, 0}, {&m, 64, 16, 1}};
   push pp = {4, 1, 0};
