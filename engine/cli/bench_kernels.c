@@ -113,9 +113,10 @@ static int run_gn(bench *b, void *p, fk_err *e) {
 }
 
 static void row(const char *name, double gflop, double ms, double blas_ms, double naive_ms) {
-  printf("| %s | %.1f | %.2f | %.3f |", name, ms, gflop / ms, blas_ms > 0 ? blas_ms / ms : NAN);
+  printf("| %s | %.1f | %.2f | %.3f |", name, ms, gflop * 1e3 / ms,
+         blas_ms > 0 ? blas_ms / ms : NAN);
   if (blas_ms > 0)
-    printf(" %.1f |", gflop / blas_ms);
+    printf(" %.1f |", gflop * 1e3 / blas_ms);
   else
     printf(" |");
   if (naive_ms > 0)
