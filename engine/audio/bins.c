@@ -19,6 +19,23 @@ static int linspace(double start, double stop, size_t count, double *y, fk_err *
   return FK_OK;
 }
 
+/* count values spaced linearly from start to stop (as numpy does), raised
+ * to 10^y when log, truncated to bins like astype(int). */
+static int spaced(double start, double stop, size_t count, int log, int64_t **out, fk_err *e) {
+  double *y = fk_alloc(count, sizeof *y);
+  int64_t *bins = fk_alloc(count, sizeof *bins);
+  if (!y || !bins) {
+    free(y);
+    free(bins);
+    return fk_err_oom(e, "bins", count * sizeof *bins);
+  }
+  linspace(start, stop, count, y, e);
+  for (size_t i = 0; i < count; i++) bins[i] = (int64_t)(log ? pow(10.0, y[i]) : y[i]);
+  free(y);
+  *out = bins;
+  return FK_OK;
+}
+
 int fk_bins_log(double from, double to, size_t count, int64_t **out, fk_err *e) {
   *out = NULL;
   if (count == 0 || count > 1u << 20)
@@ -28,18 +45,7 @@ int fk_bins_log(double from, double to, size_t count, int64_t **out, fk_err *e) 
                       "log bins need 1 <= from <= to, got from %g to %g (to defaults to half "
                       "the window length)",
                       from, to);
-  double *y = fk_alloc(count, sizeof *y);
-  int64_t *bins = fk_alloc(count, sizeof *bins);
-  if (!y || !bins) {
-    free(y);
-    free(bins);
-    return fk_err_oom(e, "bins", count * sizeof *bins);
-  }
-  linspace(log10(from), log10(to), count, y, e);
-  for (size_t i = 0; i < count; i++) bins[i] = (int64_t)pow(10.0, y[i]);
-  free(y);
-  *out = bins;
-  return FK_OK;
+  return spaced(log10(from), log10(to), count, 1, out, e);
 }
 
 int fk_bins_linear(double from, double to, size_t count, int64_t **out, fk_err *e) {
@@ -48,18 +54,7 @@ int fk_bins_linear(double from, double to, size_t count, int64_t **out, fk_err *
     return fk_err_set(e, FK_EUSER, "count must be in 1..1048576, got %zu", count);
   if (!(from >= 0) || !(to >= from))
     return fk_err_set(e, FK_EUSER, "need 0 <= from <= to, got from %g to %g", from, to);
-  double *y = fk_alloc(count, sizeof *y);
-  int64_t *bins = fk_alloc(count, sizeof *bins);
-  if (!y || !bins) {
-    free(y);
-    free(bins);
-    return fk_err_oom(e, "bins", count * sizeof *bins);
-  }
-  linspace(from, to, count, y, e);
-  for (size_t i = 0; i < count; i++) bins[i] = (int64_t)y[i];
-  free(y);
-  *out = bins;
-  return FK_OK;
+  return spaced(from, to, count, 0, out, e);
 }
 
 int64_t fk_bins_hz(double hz, int rate, size_t n_window) {

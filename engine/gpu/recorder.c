@@ -174,6 +174,16 @@ static int alloc_set(fk_vk_rec *r, VkDescriptorSet *set, fk_err *e) {
   return FK_OK;
 }
 
+static void barrier(fk_vk_rec *r) {
+  VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
+                        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+  vkCmdPipelineBarrier(r->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+  r->barriers++;
+  r->n_acc = 0;
+}
+
 static int conflicts(const fk_vk_rec *r, const access *a) {
   for (uint32_t i = 0; i < r->n_acc; i++) {
     const access *b = &r->acc[i];
@@ -209,24 +219,8 @@ int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *
     now[i] = (access){binds[i].buf->buf, binds[i].off, binds[i].off + size, binds[i].write};
     hazard |= conflicts(r, &now[i]);
   }
-  if (hazard) {
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
-                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-    vkCmdPipelineBarrier(r->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    r->barriers++;
-    r->n_acc = 0;
-  }
-  if (r->n_acc + n > MAX_ACCESS) { /* too many to track: fence them off */
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_SHADER_READ_BIT,
-                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-    vkCmdPipelineBarrier(r->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    r->barriers++;
-    r->n_acc = 0;
-  }
+  /* a real hazard, or too many accesses to track: fence them all off */
+  if (hazard || r->n_acc + n > MAX_ACCESS) barrier(r);
   memcpy(&r->acc[r->n_acc], now, n * sizeof *now);
   r->n_acc += n;
 

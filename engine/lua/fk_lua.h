@@ -109,6 +109,8 @@ void fk_lua_colour_arg(lua_State *L, int idx, const char *field, int arg, fk_lua
 void fk_lua_colour_finish(lua_State *L, fk_lua_colour *c);
 /* The ctx to pass along with fn. */
 void *fk_lua_colour_ctx(fk_lua_colour *c);
+/* Reads an optional {r, g, b} field of the option table at t into rgb. */
+void fk_lua_rgb_field(lua_State *L, int t, int arg, const char *name, float rgb[3]);
 /* Reads `size = {w, h}` of the option table at t, within the image limits. */
 void fk_lua_size_field(lua_State *L, int t, int arg, int *w, int *h);
 

@@ -40,16 +40,7 @@ static int draw_pie(lua_State *L) {
   if (strcmp(mode, "extent") && strcmp(mode, "light"))
     fk_lua_field_error(L, 1, "mode", "must be \"extent\" or \"light\"");
   cfg.extent = !strcmp(mode, "extent");
-  lua_getfield(L, 1, "background");
-  if (!lua_isnil(L, -1)) {
-    for (int i = 0; i < 3; i++) {
-      lua_rawgeti(L, -1 - i, i + 1);
-      if (!lua_isnumber(L, -1)) fk_lua_field_error(L, 1, "background", "must be {r, g, b}");
-      cfg.background[i] = (float)lua_tonumber(L, -1);
-    }
-    lua_pop(L, 3);
-  }
-  lua_pop(L, 1);
+  fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
   lua_getfield(L, 1, "colour");
   fk_lua_colour colour;
   fk_lua_colour_arg(L, lua_gettop(L), "colour", 1, &colour, &cfg.colour);

@@ -40,8 +40,7 @@ static void rgb_table(lua_State *L, int idx, const char *name, int arg, float rg
   }
 }
 
-/* Reads an optional {r, g, b} field of the option table at t. */
-static void rgb_field(lua_State *L, int t, int arg, const char *name, float rgb[3]) {
+void fk_lua_rgb_field(lua_State *L, int t, int arg, const char *name, float rgb[3]) {
   lua_getfield(L, t, name);
   if (!lua_isnil(L, -1)) rgb_table(L, lua_gettop(L), name, arg, rgb);
   lua_pop(L, 1);
@@ -72,7 +71,7 @@ static int image_new(lua_State *L) {
   float rgb[3] = {0, 0, 0};
   if (lua_istable(L, 1)) {
     fk_lua_size_field(L, 1, 1, &w, &h);
-    rgb_field(L, 1, 1, "colour", rgb);
+    fk_lua_rgb_field(L, 1, 1, "colour", rgb);
   } else {
     int64_t iw = fk_lua_check_int(L, 1), ih = fk_lua_check_int(L, 2);
     if (iw < 1 || iw > FK_IMAGE_MAX_SIDE) luaL_argerror(L, 1, "width must be in 1..8192");

@@ -75,16 +75,7 @@ static int noise_field(lua_State *L) {
   cfg.points_per_bin = (int)ppb;
   cfg.radius = radius;
   fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
-  lua_getfield(L, 1, "background");
-  if (!lua_isnil(L, -1)) {
-    for (int i = 0; i < 3; i++) {
-      lua_rawgeti(L, -1 - i, i + 1);
-      if (!lua_isnumber(L, -1)) fk_lua_field_error(L, 1, "background", "must be {r, g, b}");
-      cfg.background[i] = (float)lua_tonumber(L, -1);
-    }
-    lua_pop(L, 3);
-  }
-  lua_pop(L, 1);
+  fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
   lua_getfield(L, 1, "colour");
   fk_lua_colour colour;
   fk_lua_colour_arg(L, lua_gettop(L), "colour", 1, &colour, &cfg.colour);

@@ -52,4 +52,24 @@ static inline void test_compare(const char *what, fk_tensor *ref, fk_tensor *got
   free(b);
 }
 
+/* Opens the CPU reference and the Vulkan backend (validation on). */
+static inline int test_backends(fk_nn **cpu, fk_nn **gpu) {
+  fk_err e = {0};
+  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
+  if (fk_nn_open(&co, cpu, &e) || fk_nn_open(&go, gpu, &e)) {
+    CHECK(0, "backends: %s", e.msg);
+    return -1;
+  }
+  return 0;
+}
+
+/* Checks the validation layer stayed silent, closes both, returns the status. */
+static inline int test_finish(fk_nn *cpu, fk_nn *gpu) {
+  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
+        fk_nn_validation_messages(gpu));
+  fk_nn_close(cpu);
+  fk_nn_close(gpu);
+  return CHECK_DONE();
+}
+
 #endif

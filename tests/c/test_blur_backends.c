@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "nn_test_util.h"
 #include "image/image.h"
 #include "nn/backend.h"
 
@@ -51,12 +52,7 @@ static void one(fk_nn *cpu, fk_nn *gpu, int w, int h, double sigma) {
 
 int main(void) {
   fk_nn *cpu, *gpu;
-  fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
-  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
-    CHECK(0, "backends: %s", e.msg);
-    return CHECK_DONE();
-  }
+  if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   one(cpu, gpu, 1, 1, 1.0);
   one(cpu, gpu, 7, 5, 0.7);
   one(cpu, gpu, 37, 23, 2.0);
@@ -67,9 +63,5 @@ int main(void) {
   fk_image_new(&tiny, 2, 2, &bad);
   CHECK(fk_image_blur(&tiny, &o, 2000, &bad) == FK_EUSER, "sigma over 1000 refused");
   fk_image_free(&tiny);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
-        fk_nn_validation_messages(gpu));
-  fk_nn_close(cpu);
-  fk_nn_close(gpu);
-  return CHECK_DONE();
+  return test_finish(cpu, gpu);
 }

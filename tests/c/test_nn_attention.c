@@ -38,11 +38,7 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t b, int64_t lq, int64_t lk, int64
 int main(void) {
   fk_nn *cpu, *gpu;
   fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
-  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
-    CHECK(0, "backends: %s", e.msg);
-    return CHECK_DONE();
-  }
+  if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   one(cpu, gpu, 1, 7, 5, 1, 8, 0);
   one(cpu, gpu, 2, 77, 77, 4, 16, 1);   /* CLIP-like, causal */
   one(cpu, gpu, 2, 100, 77, 8, 40, 0);  /* SD cross attention */
@@ -57,9 +53,5 @@ int main(void) {
         "head dim over 256 refused: %s", e.msg);
   fk_tensor_free(a);
   fk_tensor_free(b);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
-        fk_nn_validation_messages(gpu));
-  fk_nn_close(cpu);
-  fk_nn_close(gpu);
-  return CHECK_DONE();
+  return test_finish(cpu, gpu);
 }

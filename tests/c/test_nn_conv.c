@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nn_test_util.h"
 #include "nn/backend.h"
 
 static uint64_t rng = 7;
@@ -80,11 +81,7 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64
 int main(void) {
   fk_nn *cpu, *gpu;
   fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
-  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
-    CHECK(0, "backends: %s", e.msg);
-    return CHECK_DONE();
-  }
+  if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   fk_nn_conv same3 = {.stride = 1, .pad_t = 1, .pad_l = 1, .pad_b = 1, .pad_r = 1};
   fk_nn_conv down3 = {.stride = 2, .pad_t = 1, .pad_l = 1, .pad_b = 1, .pad_r = 1};
   fk_nn_conv one1 = {.stride = 1};
@@ -117,9 +114,5 @@ int main(void) {
     fk_tensor_free(cx), fk_tensor_free(cw), fk_tensor_free(cy);
     fk_tensor_free(gx), fk_tensor_free(gw), fk_tensor_free(gy);
   }
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
-        fk_nn_validation_messages(gpu));
-  fk_nn_close(cpu);
-  fk_nn_close(gpu);
-  return CHECK_DONE();
+  return test_finish(cpu, gpu);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nn_test_util.h"
 #include "nn/backend.h"
 
 static uint64_t rng = 99;
@@ -74,11 +75,7 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t batch, int64_t m, int64_t k, int
 int main(void) {
   fk_nn *cpu, *gpu;
   fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
-  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
-    CHECK(0, "backends: %s", e.msg);
-    return CHECK_DONE();
-  }
+  if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   one(cpu, gpu, 1, 7, 5, 3, 0, 0, 0);
   one(cpu, gpu, 1, 1, 1, 1, 0, 0, 1);
   one(cpu, gpu, 2, 33, 17, 65, 0, 1, 1);
@@ -113,9 +110,5 @@ int main(void) {
   fk_tensor_free(x);
   fk_tensor_free(w);
   fk_tensor_free(y);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
-        fk_nn_validation_messages(gpu));
-  fk_nn_close(cpu);
-  fk_nn_close(gpu);
-  return CHECK_DONE();
+  return test_finish(cpu, gpu);
 }

@@ -65,12 +65,7 @@ static void rows(fk_nn *cpu, fk_nn *gpu, int64_t r, int64_t dim, int softmax) {
 
 int main(void) {
   fk_nn *cpu, *gpu;
-  fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
-  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
-    CHECK(0, "backends: %s", e.msg);
-    return CHECK_DONE();
-  }
+  if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   group_norm(cpu, gpu, 1, 32, 7, 5, 32, 0, 0);
   group_norm(cpu, gpu, 2, 64, 8, 8, 32, 1, 0);
   group_norm(cpu, gpu, 1, 96, 9, 3, 32, 1, 100);
@@ -84,9 +79,5 @@ int main(void) {
   rows(cpu, gpu, 7, 33, 1);
   rows(cpu, gpu, 64, 4096, 1);
   rows(cpu, gpu, 300, 77, 1);
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
-        fk_nn_validation_messages(gpu));
-  fk_nn_close(cpu);
-  fk_nn_close(gpu);
-  return CHECK_DONE();
+  return test_finish(cpu, gpu);
 }

@@ -29,11 +29,7 @@ static void resample(fk_nn *cpu, fk_nn *gpu, fk_nn_resample mode, int r, const i
 int main(void) {
   fk_nn *cpu, *gpu;
   fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
-  if (fk_nn_open(&co, &cpu, &e) || fk_nn_open(&go, &gpu, &e)) {
-    CHECK(0, "backends: %s", e.msg);
-    return CHECK_DONE();
-  }
+  if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   resample(cpu, gpu, FK_NN_UPSAMPLE2X, 0, (int64_t[]){2, 3, 7, 5}, (int64_t[]){2, 3, 14, 10});
   resample(cpu, gpu, FK_NN_BILINEAR, 0, (int64_t[]){1, 2, 7, 5}, (int64_t[]){1, 2, 13, 17});
   resample(cpu, gpu, FK_NN_BILINEAR, 0, (int64_t[]){1, 33, 16, 16}, (int64_t[]){1, 33, 7, 9});
@@ -117,9 +113,5 @@ int main(void) {
           "embedding %g %g %g %g", y[0], y[1], y[2], y[3]);
     fk_tensor_free(ty);
   }
-  CHECK(fk_nn_validation_messages(gpu) == 0, "%u validation messages",
-        fk_nn_validation_messages(gpu));
-  fk_nn_close(cpu);
-  fk_nn_close(gpu);
-  return CHECK_DONE();
+  return test_finish(cpu, gpu);
 }

@@ -1,13 +1,7 @@
 -- funky.audio / funky.bins / float arrays from Lua: shapes, values, errors.
 local funky = require "funky"
-local passed, failed = 0, 0
-local function check(cond, msg)
-  if cond then passed = passed + 1 else failed = failed + 1; print("FAIL " .. msg) end
-end
-local function raises(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  check(not ok and tostring(err):find(pattern), ("expected error /%s/, got %s"):format(pattern, tostring(err)))
-end
+local T = dofile(arg[0]:match("^(.*)/") .. "/harness.lua")
+local check, raises = T.check, T.raises
 
 -- the seed's bins for a 0.05 s window at 44.1 kHz (values from numpy)
 local bins = funky.bins.log { count = 90, from = 10 }
@@ -61,5 +55,4 @@ raises("cannot open audio", funky.audio.load, "/nonexistent/song.wav")
 raises("band 1", funky.bins.bands, { { 100, 50 } })
 raises("bpm", funky.audio.demo, { bpm = 0 })
 
-print(("%d passed, %d failed"):format(passed, failed))
-if failed > 0 then os.exit(1) end
+T.done()

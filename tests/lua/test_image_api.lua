@@ -2,14 +2,8 @@
 local funky = require "funky"
 local tmp = assert(arg[1], "usage: test_image_api.lua TMPDIR")
 os.execute("mkdir -p '" .. tmp .. "'")
-local passed, failed = 0, 0
-local function check(cond, msg)
-  if cond then passed = passed + 1 else failed = failed + 1; print("FAIL " .. msg) end
-end
-local function raises(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  check(not ok and tostring(err):find(pattern), ("expected error /%s/, got %s"):format(pattern, tostring(err)))
-end
+local T = dofile(arg[0]:match("^(.*)/") .. "/harness.lua")
+local check, raises = T.check, T.raises
 local function same(a, b)
   for y = 0, a.h - 1, 7 do
     for x = 0, a.w - 1, 5 do
@@ -111,5 +105,4 @@ raises("scheme", funky.colour.by_bin, "plaid")
 local hr, hg, hb = funky.colour.hsv(0, 1, 1)
 check(hr == 1 and hg == 0 and hb == 0, "hsv red")
 
-print(("%d passed, %d failed"):format(passed, failed))
-if failed > 0 then os.exit(1) end
+T.done()

@@ -2,14 +2,8 @@
 local funky = require "funky"
 local R = funky.recipe
 local ftime = funky.time
-local passed, failed = 0, 0
-local function check(cond, msg)
-  if cond then passed = passed + 1 else failed = failed + 1; print("FAIL " .. msg) end
-end
-local function raises(pattern, fn, ...)
-  local ok, err = pcall(fn, ...)
-  check(not ok and tostring(err):find(pattern), ("expected error /%s/, got %s"):format(pattern, tostring(err)))
-end
+local T = dofile(arg[0]:match("^(.*)/") .. "/harness.lua")
+local check, raises = T.check, T.raises
 
 -- time units
 check(ftime.seconds(12) == 12 and ftime.seconds("12s") == 12 and ftime.seconds("1.5s") == 1.5, "seconds")
@@ -52,5 +46,4 @@ check(f0.index == 0 and f60.time == 6 and #f60.spectrum == 1103, "frame input fi
 check(type(f60.rms) == "number" and type(f60.onset) == "number" and type(f60.beat_phase) == "number", "features in f")
 check(#f60.bands == 3, "default bands")
 
-print(("%d passed, %d failed"):format(passed, failed))
-if failed > 0 then os.exit(1) end
+T.done()
