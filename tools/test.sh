@@ -41,5 +41,15 @@ rm -rf build/tests/tmp build-luajit/tests/tmp build-asan/tests/tmp
 run_config build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_config build-luajit -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFUNKY_LUAJIT=ON -- -LE slow
 run_config build-asan -DCMAKE_BUILD_TYPE=Debug -DFUNKY_SANITIZE=address,undefined
+echo "=== fuzz: the .safetensors header parser, ${FUZZ_SECONDS:-60} s (libFuzzer, ASan, UBSan)"
+mkdir -p build
+if FUZZ_SECONDS=${FUZZ_SECONDS:-60} TMP="$PWD/build/fuzz" bash tests/fuzz/run.sh >build/fuzz.log 2>&1; then
+  grep -E "stat::number_of_executed_units|Done [0-9]+ runs" build/fuzz.log | tail -2
+  passed=$((passed + 1))
+else
+  tail -n 40 build/fuzz.log
+  failed=$((failed + 1))
+  status=1
+fi
 echo "total: $passed passed, $failed failed"
 exit $status
