@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // Scaled dot-product attention, flash style: one invocation per query row,
 // keys and values streamed through shared memory TK rows at a time with an
 // online softmax (running max and sum), so no score matrix is ever stored.
@@ -9,10 +11,10 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 layout(constant_id = 3) const uint D = 64;
 layout(constant_id = 4) const uint CAUSAL = 0;
 const uint TK = 16;
-layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k[]; };
-layout(std430, binding = 2) readonly buffer V { float v[]; };
-layout(std430, binding = 3) writeonly buffer O { float o[]; };
+layout(std430, binding = 0) readonly buffer Q { T q[]; };
+layout(std430, binding = 1) readonly buffer K { T k[]; };
+layout(std430, binding = 2) readonly buffer V { T v[]; };
+layout(std430, binding = 3) writeonly buffer O { T o[]; };
 layout(push_constant) uniform P {
   uint lq, lk, heads;
   float scale;
@@ -29,7 +31,7 @@ void main() {
   float qr[D], acc[D];
   uint qbase = ((b * p.lq + row) * p.heads + h) * D;
   for (uint d = 0; d < D; d++) {
-    qr[d] = live ? q[qbase + d] * p.scale : 0.0;
+    qr[d] = live ? LD(q[qbase + d]) * p.scale : 0.0;
     acc[d] = 0.0;
   }
   float m = -3.402823466e38, l = 0.0;
@@ -43,8 +45,8 @@ void main() {
     for (uint i = t; i < TK * D; i += nthreads) {
       uint j = k0 + i / D, d = i % D;
       uint src = ((b * p.lk + j) * p.heads + h) * D + d;
-      ks[i] = j < p.lk ? k[src] : 0.0;
-      vs[i] = j < p.lk ? v[src] : 0.0;
+      ks[i] = j < p.lk ? LD(k[src]) : 0.0;
+      vs[i] = j < p.lk ? LD(v[src]) : 0.0;
     }
     barrier();
     uint n = min(TK, kend - k0);
@@ -62,5 +64,5 @@ void main() {
   }
   if (!live) return;
   float inv = 1.0 / l;
-  for (uint d = 0; d < D; d++) o[qbase + d] = acc[d] * inv;
+  for (uint d = 0; d < D; d++) o[qbase + d] = ST(acc[d] * inv);
 }

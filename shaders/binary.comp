@@ -1,11 +1,13 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // y = a (+|*) b with b broadcast: b's index is sum(coord_d * bstride_d)
 // over a's 4-d index space (bstride 0 where b has size 1).
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 layout(constant_id = 3) const uint OP = 0; // 0 add, 1 mul
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer A { T a[]; };
+layout(std430, binding = 1) readonly buffer B { T b[]; };
+layout(std430, binding = 2) writeonly buffer Y { T y[]; };
 layout(push_constant) uniform P {
   uint n;
   uint shape[4];
@@ -21,6 +23,6 @@ void main() {
     rest /= p.shape[d];
     bi += c * p.bstride[d];
   }
-  float bv = b[bi];
-  y[i] = OP == 0 ? a[i] + bv : a[i] * bv;
+  float bv = LD(b[bi]);
+  y[i] = ST(OP == 0 ? LD(a[i]) + bv : LD(a[i]) * bv);
 }

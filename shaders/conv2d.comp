@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // conv2d as an implicit GEMM (no im2col buffer): C[co, pixel] =
 // sum over k = (ci, ky, kx) of W[co, k] * X[ci, iy, ix], with the input
 // patch gathered into shared memory tile by tile. Any kernel size, stride,
@@ -12,10 +14,10 @@ layout(constant_id = 5) const uint STRIDE = 1;
 layout(constant_id = 6) const uint ACT = 0;
 layout(constant_id = 7) const uint HAS_BIAS = 1;
 const uint WG = 16, TM = 4, TN = 4, TK = 16, BM = WG * TM, BN = WG * TN;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float w[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X { T x[]; };
+layout(std430, binding = 1) readonly buffer W { T w[]; };
+layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
+layout(std430, binding = 3) writeonly buffer Y { T y[]; };
 layout(push_constant) uniform P {
   uint cin, h, w, cout, oh, ow;
   int pad_t, pad_l;
@@ -37,7 +39,7 @@ void main() {
   for (uint k0 = 0; k0 < K; k0 += TK) {
     for (uint t = tid; t < TK * BM; t += WG * WG) {
       uint mm = t / TK, kk = t % TK, gm = m0 + mm, gk = k0 + kk;
-      As[kk][mm] = gm < p.cout && gk < K ? w[gm * K + gk] : 0.0;
+      As[kk][mm] = gm < p.cout && gk < K ? LD(w[gm * K + gk]) : 0.0;
     }
     for (uint t = tid; t < TK * BN; t += WG * WG) {
       uint kk = t / BN, nn = t % BN, gk = k0 + kk, gp = p0 + nn;
@@ -47,7 +49,7 @@ void main() {
         int iy = int((gp / p.ow) * STRIDE + ky) - p.pad_t;
         int ix = int((gp % p.ow) * STRIDE + kx) - p.pad_l;
         if (iy >= 0 && iy < int(p.h) && ix >= 0 && ix < int(p.w))
-          v = x[xbase + (ci * p.h + uint(iy)) * p.w + uint(ix)];
+          v = LD(x[xbase + (ci * p.h + uint(iy)) * p.w + uint(ix)]);
       }
       Bs[kk][nn] = v;
     }
@@ -68,10 +70,10 @@ void main() {
       uint gp = p0 + lx + j * WG;
       if (gp >= npix) continue;
       float v = acc[i][j];
-      if (HAS_BIAS != 0) v += bias[co];
+      if (HAS_BIAS != 0) v += LD(bias[co]);
       if (ACT == 1) v = v / (1.0 + exp(-v));
       else if (ACT == 2) v = v >= 0.0 ? v : p.alpha * v;
-      y[(n * p.cout + co) * npix + gp] = v;
+      y[(n * p.cout + co) * npix + gp] = ST(v);
     }
   }
 }

@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // Batched C = A x B (+ bias), fp32, A [M, K] row-major, B [K, N] or, with
 // TRANS_B, [N, K] (a linear layer's weight). Classic shared-memory tiling:
 // a 16x16 workgroup computes a 64x64 tile of C, each invocation a 4x4
@@ -8,10 +10,10 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 layout(constant_id = 3) const uint TRANS_B = 0;
 layout(constant_id = 4) const uint HAS_BIAS = 0;
 const uint WG = 16, TM = 4, TN = 4, TK = 16, BM = WG * TM, BN = WG * TN;
-layout(std430, binding = 0) readonly buffer A { float a[]; };
-layout(std430, binding = 1) readonly buffer B { float b[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer C { float c[]; };
+layout(std430, binding = 0) readonly buffer A { T a[]; };
+layout(std430, binding = 1) readonly buffer B { T b[]; };
+layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
+layout(std430, binding = 3) writeonly buffer C { T c[]; };
 layout(push_constant) uniform P {
   uint M, N, K;
   uint sa, sb, sc; // batch strides in elements (0: shared across the batch)
@@ -31,7 +33,7 @@ void main() {
   for (uint k0 = 0; k0 < p.K; k0 += TK) {
     for (uint t = tid; t < TK * BM; t += WG * WG) {
       uint mm = t / TK, kk = t % TK, gm = m0 + mm, gk = k0 + kk;
-      As[kk][mm] = gm < p.M && gk < p.K ? a[abase + gm * p.K + gk] : 0.0;
+      As[kk][mm] = gm < p.M && gk < p.K ? LD(a[abase + gm * p.K + gk]) : 0.0;
     }
     for (uint t = tid; t < TK * BN; t += WG * WG) {
       uint nn, kk;
@@ -39,7 +41,7 @@ void main() {
       else { kk = t / BN; nn = t % BN; }
       uint gn = n0 + nn, gk = k0 + kk;
       float v = 0.0;
-      if (gn < p.N && gk < p.K) v = TRANS_B != 0 ? b[bbase + gn * p.K + gk] : b[bbase + gk * p.N + gn];
+      if (gn < p.N && gk < p.K) v = TRANS_B != 0 ? LD(b[bbase + gn * p.K + gk]) : LD(b[bbase + gk * p.N + gn]);
       Bs[kk][nn] = v;
     }
     barrier();
@@ -59,8 +61,8 @@ void main() {
       uint gn = n0 + lx + j * WG;
       if (gn >= p.N) continue;
       float v = acc[i][j];
-      if (HAS_BIAS != 0) v += bias[gn];
-      c[z * p.sc + gm * p.N + gn] = v;
+      if (HAS_BIAS != 0) v += LD(bias[gn]);
+      c[z * p.sc + gm * p.N + gn] = ST(v);
     }
   }
 }

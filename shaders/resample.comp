@@ -1,4 +1,6 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // Spatial resampling of NCHW tensors, one output element per invocation.
 // MODE (spec 3): 0 nearest upsample by 2, 1 bilinear resize (torch's
 // align_corners=False: source = (dst + 0.5) * in/out - 0.5, clamped at 0),
@@ -6,15 +8,15 @@
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 layout(constant_id = 3) const uint MODE = 0;
 layout(constant_id = 4) const uint R = 2;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X { T x[]; };
+layout(std430, binding = 1) writeonly buffer Y { T y[]; };
 layout(push_constant) uniform P {
   uint total;      // output elements
   uint c, h, w;    // input channels and size
   uint oc, oh, ow; // output channels and size
 } p;
 
-float at(uint plane, uint yy, uint xx) { return x[(plane * p.h + yy) * p.w + xx]; }
+float at(uint plane, uint yy, uint xx) { return LD(x[(plane * p.h + yy) * p.w + xx]); }
 
 void main() {
   uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
@@ -39,5 +41,5 @@ void main() {
     uint src = (n * p.c + c * R * R + (oy % R) * R + (ox % R));
     v = at(src, oy / R, ox / R);
   }
-  y[i] = v;
+  y[i] = ST(v);
 }

@@ -1,10 +1,12 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
+#include "storage.glsl"
 // Elementwise activations, the op chosen by specialization constant 3 so
 // each becomes its own branch-free pipeline. fp32 in and out.
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 layout(constant_id = 3) const uint OP = 0;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) readonly buffer X { T x[]; };
+layout(std430, binding = 1) writeonly buffer Y { T y[]; };
 layout(push_constant) uniform P {
   uint n;
   float alpha;
@@ -38,7 +40,7 @@ float erf_(float v) {
 void main() {
   uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
   if (i >= p.n) return;
-  float v = x[i];
+  float v = LD(x[i]);
   float o;
   if (OP == SILU) o = v / (1.0 + exp(-v));
   else if (OP == GELU) o = 0.5 * v * (1.0 + erf_(v * 0.70710678118654752));
@@ -47,5 +49,5 @@ void main() {
   else if (OP == SIGMOID) o = 1.0 / (1.0 + exp(-v));
   else if (OP == CLAMP) o = clamp(v, p.alpha, p.beta);
   else o = v * p.alpha + p.beta;
-  y[i] = o;
+  y[i] = ST(o);
 }

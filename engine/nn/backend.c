@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/half.h"
 #include "image/image.h"
 #include "nn/nn_internal.h"
 
@@ -96,8 +97,9 @@ int fk_nn_vk_scratch(fk_nn *nn, size_t bytes, int host, fk_vk_buffer **out, fk_e
 int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_tensor **out,
                   fk_err *e) {
   *out = NULL;
-  if (dt != FK_NN_F32)
-    return fk_err_set(e, FK_EINTERNAL, "fp16 tensors are not supported by this build yet");
+  /* fp16 storage only where the device has it (and FUNKY_VK_NO_FP16 is
+   * not set); elsewhere an F16 tensor is stored, and reported, as F32. */
+  if (dt == FK_NN_F16 && !(nn->kind == FK_NN_VULKAN && nn->vk->caps.fp16_enabled)) dt = FK_NN_F32;
   if (ndim < 1 || ndim > FK_NN_MAX_DIMS)
     return fk_err_set(e, FK_EINTERNAL, "tensors have 1..%d dimensions, not %d", FK_NN_MAX_DIMS,
                       ndim);
@@ -124,7 +126,8 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
     }
   } else {
     fk_vk_buffer *b = fk_zalloc(1, sizeof *b);
-    if (!b || fk_vk_buffer_new(nn->alloc, numel * sizeof(float), FK_VK_DEVICE_LOCAL, b, e)) {
+    size_t elem = dt == FK_NN_F16 ? 2 : sizeof(float);
+    if (!b || fk_vk_buffer_new(nn->alloc, numel * elem, FK_VK_DEVICE_LOCAL, b, e)) {
       int rc = b ? e->code : fk_err_oom(e, "a tensor", sizeof *b);
       free(b);
       free(t);
@@ -161,6 +164,14 @@ int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
   }
   /* Ops recorded earlier may read this tensor: run them first. */
   if (fk_nn_sync(t->nn, e)) return e->code;
+  if (t->dtype == FK_NN_F16) {
+    uint16_t *h = fk_alloc(t->numel, sizeof *h);
+    if (!h) return fk_err_oom(e, "an fp16 upload", t->numel * sizeof *h);
+    fk_half_from_float_n(src, h, t->numel);
+    int rc = fk_vk_upload(t->nn->alloc, t->impl, 0, h, t->numel * sizeof *h, e);
+    free(h);
+    return rc;
+  }
   return fk_vk_upload(t->nn->alloc, t->impl, 0, src, t->numel * sizeof(float), e);
 }
 
@@ -170,6 +181,14 @@ int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e) {
     return FK_OK;
   }
   if (fk_nn_sync(t->nn, e)) return e->code;
+  if (t->dtype == FK_NN_F16) {
+    uint16_t *h = fk_alloc(t->numel, sizeof *h);
+    if (!h) return fk_err_oom(e, "an fp16 download", t->numel * sizeof *h);
+    int rc = fk_vk_download(t->nn->alloc, t->impl, 0, h, t->numel * sizeof *h, e);
+    if (!rc) fk_half_to_float_n(h, dst, t->numel);
+    free(h);
+    return rc;
+  }
   return fk_vk_download(t->nn->alloc, t->impl, 0, dst, t->numel * sizeof(float), e);
 }
 
@@ -180,8 +199,17 @@ static int same_shape(const fk_tensor *a, const fk_tensor *b) {
   return 1;
 }
 
+/* Every tensor of an op has the same storage: one shader variant runs it. */
+static int same_dtype(const char *op, const fk_tensor *const *t, int n, fk_err *e) {
+  for (int i = 1; i < n; i++)
+    if (t[i] && t[i]->dtype != t[0]->dtype)
+      return fk_err_set(e, FK_EINTERNAL, "%s: tensors mix fp16 and fp32 storage", op);
+  return FK_OK;
+}
+
 static int check_pair(const char *op, const fk_tensor *x, const fk_tensor *y, fk_err *e) {
   if (x->nn != y->nn) return fk_err_set(e, FK_EINTERNAL, "%s: tensors on different backends", op);
+  if (same_dtype(op, (const fk_tensor *[]){x, y}, 2, e)) return e->code;
   if (!same_shape(x, y))
     return fk_err_set(e, FK_EINTERNAL, "%s: output shape differs from input", op);
   return FK_OK;
@@ -238,6 +266,7 @@ int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_ten
                  fk_tensor *c, int trans_b, fk_err *e) {
   if (a->nn != nn || b->nn != nn || c->nn != nn || (bias && bias->nn != nn))
     return fk_err_set(e, FK_EINTERNAL, "matmul: tensors on different backends");
+  if (same_dtype("matmul", (const fk_tensor *[]){a, b, c, bias}, 4, e)) return e->code;
   uint32_t ba, m, k, bb, br, bc, bcz, cm, cn;
   mat_dims(a, &ba, &m, &k);
   mat_dims(b, &bb, &br, &bc);
@@ -271,6 +300,7 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
                  fk_tensor *y, const fk_nn_conv *c, fk_err *e) {
   if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4)
     return fk_err_set(e, FK_EINTERNAL, "conv2d wants 4-d x, w and y");
+  if (same_dtype("conv2d", (const fk_tensor *[]){x, w, y, bias}, 4, e)) return e->code;
   if (c->stride < 1 || c->pad_t < 0 || c->pad_l < 0 || c->pad_b < 0 || c->pad_r < 0)
     return fk_err_set(e, FK_EINTERNAL, "conv2d: bad stride or padding");
   fk_nn_cg g = {.n = (uint32_t)x->shape[0],
@@ -304,7 +334,9 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
 
 int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
                      fk_tensor *y, int groups, float eps, int silu, fk_err *e) {
-  if (check_pair("group norm", x, y, e)) return e->code;
+  if (check_pair("group norm", x, y, e) ||
+      same_dtype("group norm", (const fk_tensor *[]){x, gamma, beta}, 3, e))
+    return e->code;
   if (x->ndim < 2 || groups < 1 || x->shape[1] % groups)
     return fk_err_set(e, FK_EINTERNAL, "group norm: %d groups do not divide the channels", groups);
   size_t c = (size_t)x->shape[1], hw = x->numel / ((size_t)x->shape[0] * c);
@@ -320,7 +352,9 @@ int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
 
 int fk_nn_layer_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
                      fk_tensor *y, float eps, fk_err *e) {
-  if (check_pair("layer norm", x, y, e)) return e->code;
+  if (check_pair("layer norm", x, y, e) ||
+      same_dtype("layer norm", (const fk_tensor *[]){x, gamma, beta}, 3, e))
+    return e->code;
   size_t d = (size_t)x->shape[x->ndim - 1];
   if (gamma->numel != d || beta->numel != d)
     return fk_err_set(e, FK_EINTERNAL, "layer norm: gamma/beta need %zu values", d);
@@ -343,7 +377,9 @@ int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
 
 int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                     fk_tensor *out, int causal, fk_err *e) {
-  if (check_pair("attention", q, out, e)) return e->code;
+  if (check_pair("attention", q, out, e) ||
+      same_dtype("attention", (const fk_tensor *[]){q, k, v}, 3, e))
+    return e->code;
   if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4 || !same_shape(k, v) ||
       k->shape[0] != q->shape[0] || k->shape[2] != q->shape[2] || k->shape[3] != q->shape[3])
     return fk_err_set(e, FK_EINTERNAL, "attention: q, k, v must be [B, L, H, D] with k, v alike");
@@ -359,8 +395,9 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
 
 int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x, fk_tensor *y,
                       fk_err *e) {
-  if (x->nn != y->nn || x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0])
-    return fk_err_set(e, FK_EINTERNAL, "resample: x and y must be NCHW on one backend");
+  if (x->nn != y->nn || x->ndim != 4 || y->ndim != 4 || x->shape[0] != y->shape[0] ||
+      x->dtype != y->dtype)
+    return fk_err_set(e, FK_EINTERNAL, "resample: x and y must be NCHW on one backend, one dtype");
   fk_nn_rs g = {(uint32_t)y->numel,    (uint32_t)x->shape[1], (uint32_t)x->shape[2],
                 (uint32_t)x->shape[3], (uint32_t)y->shape[1], (uint32_t)y->shape[2],
                 (uint32_t)y->shape[3]};
@@ -400,7 +437,8 @@ int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_ten
 }
 
 int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
-  if (check_pair("warp", x, y, e)) return e->code;
+  if (check_pair("warp", x, y, e) || same_dtype("warp", (const fk_tensor *[]){x, flow}, 2, e))
+    return e->code;
   if (x->ndim != 4 || flow->ndim != 4 || flow->shape[0] != x->shape[0] || flow->shape[1] != 2 ||
       flow->shape[2] != x->shape[2] || flow->shape[3] != x->shape[3])
     return fk_err_set(e, FK_EINTERNAL, "warp: flow must be [N, 2, H, W] like x");

@@ -3,6 +3,7 @@
  * pass. Element grids use 256-wide workgroups laid out in 2-D when one
  * dimension would exceed the device's group-count limit. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -14,6 +15,13 @@ static void grid_1d(const fk_nn *nn, size_t n, uint32_t *gx, uint32_t *gy) {
   size_t maxx = nn->vk->caps.max_wg_count[0];
   *gx = (uint32_t)(groups < maxx ? groups : maxx);
   *gy = (uint32_t)((groups + *gx - 1) / *gx);
+}
+
+/* The shader built for the tensor's storage: NAME or NAME_f16. */
+static const char *var(const fk_tensor *t, const char *base, char *buf, size_t n) {
+  if (t->dtype != FK_NN_F16) return base;
+  snprintf(buf, n, "%s_f16", base);
+  return buf;
 }
 
 static int dispatch(fk_nn *nn, const char *shader, const uint32_t *spec, uint32_t n_spec,
@@ -28,6 +36,7 @@ static int dispatch(fk_nn *nn, const char *shader, const uint32_t *spec, uint32_
 
 int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
                    float beta, fk_err *e) {
+  char nm[64];
   struct {
     uint32_t n;
     float alpha, beta;
@@ -35,11 +44,13 @@ int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, 
   uint32_t spec[4] = {WG, 1, 1, (uint32_t)op}, gx, gy;
   grid_1d(nn, x->numel, &gx, &gy);
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, "unary", spec, 4, b, 2, &push, sizeof push, gx, gy, 1, e);
+  return dispatch(nn, var(x, "unary", nm, sizeof nm), spec, 4, b, 2, &push, sizeof push, gx, gy, 1,
+                  e);
 }
 
 int fk_nn_vk_binary(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
                     fk_tensor *y, const int64_t *bstride, fk_err *e) {
+  char nm[64];
   struct {
     uint32_t n, shape[4], bstride[4];
   } push = {(uint32_t)a->numel, {1, 1, 1, 1}, {0, 0, 0, 0}};
@@ -49,11 +60,13 @@ int fk_nn_vk_binary(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_ten
   uint32_t spec[4] = {WG, 1, 1, op == FK_NN_ADD ? 0u : 1u}, gx, gy;
   grid_1d(nn, a->numel, &gx, &gy);
   fk_vk_bind bd[] = {{a->impl, 0, 0, 0}, {b->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, "binary", spec, 4, bd, 3, &push, sizeof push, gx, gy, 1, e);
+  return dispatch(nn, var(a, "binary", nm, sizeof nm), spec, 4, bd, 3, &push, sizeof push, gx, gy,
+                  1, e);
 }
 
 int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, int radius,
                   fk_err *e) {
+  char nm[64];
   fk_vk_buffer *weights, *tmp;
   size_t nw = 2 * (size_t)radius + 1;
   if (fk_nn_vk_scratch(nn, nw * sizeof *wt, 1, &weights, e) ||
@@ -67,12 +80,16 @@ int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, 
   uint32_t sx[4] = {16, 16, 1, 0}, sy[4] = {16, 16, 1, 1};
   fk_vk_bind b1[] = {{x->impl, 0, 0, 0}, {tmp, 0, 0, 1}, {weights, 0, 0, 0}};
   fk_vk_bind b2[] = {{tmp, 0, 0, 0}, {y->impl, 0, 0, 1}, {weights, 0, 0, 0}};
-  if (dispatch(nn, "blur_gauss", sx, 4, b1, 3, &push, sizeof push, gx, gy, 1, e)) return e->code;
-  return dispatch(nn, "blur_gauss", sy, 4, b2, 3, &push, sizeof push, gx, gy, 1, e);
+  if (dispatch(nn, var(x, "blur_gauss", nm, sizeof nm), sx, 4, b1, 3, &push, sizeof push, gx, gy, 1,
+               e))
+    return e->code;
+  return dispatch(nn, var(x, "blur_gauss", nm, sizeof nm), sy, 4, b2, 3, &push, sizeof push, gx, gy,
+                  1, e);
 }
 
 int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,
                     const fk_tensor *bias, fk_tensor *c, fk_err *e) {
+  char nm[64];
   struct {
     uint32_t m, n, k, sa, sb, sc;
   } push = {g->m, g->n, g->k, g->sa, g->sb, g->sc};
@@ -81,12 +98,13 @@ int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_t
                      {b->impl, 0, 0, 0},
                      {bias ? bias->impl : b->impl, 0, 0, 0}, /* unread without bias */
                      {c->impl, 0, 0, 1}};
-  return dispatch(nn, "matmul", spec, 5, bd, 4, &push, sizeof push, (g->n + 63) / 64,
-                  (g->m + 63) / 64, g->batch, e);
+  return dispatch(nn, var(a, "matmul", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
+                  (g->n + 63) / 64, (g->m + 63) / 64, g->batch, e);
 }
 
 int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
                     const fk_tensor *bias, fk_tensor *y, fk_err *e) {
+  char nm[64];
   struct {
     uint32_t cin, h, w, cout, oh, ow;
     int32_t pad_t, pad_l;
@@ -98,13 +116,14 @@ int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_t
                      {w->impl, 0, 0, 0},
                      {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
                      {y->impl, 0, 0, 1}};
-  return dispatch(nn, "conv2d", spec, 8, bd, 4, &push, sizeof push, (g->oh * g->ow + 63) / 64,
-                  (g->cout + 63) / 64, g->n, e);
+  return dispatch(nn, var(x, "conv2d", nm, sizeof nm), spec, 8, bd, 4, &push, sizeof push,
+                  (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
 }
 
 int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
                         const fk_tensor *beta, fk_tensor *y, int groups, float eps, int silu,
                         fk_err *e) {
+  char nm[64];
   uint32_t n = (uint32_t)x->shape[0], c = (uint32_t)x->shape[1];
   uint32_t hw = (uint32_t)(x->numel / ((size_t)n * c));
   fk_vk_buffer *stats;
@@ -115,8 +134,8 @@ int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
     float eps;
   } p1 = {c, hw, (uint32_t)groups, eps};
   fk_vk_bind b1[] = {{x->impl, 0, 0, 0}, {stats, 0, 0, 1}};
-  if (dispatch(nn, "groupnorm_stats", NULL, 0, b1, 2, &p1, sizeof p1, n * (uint32_t)groups, 1, 1,
-               e))
+  if (dispatch(nn, var(x, "groupnorm_stats", nm, sizeof nm), NULL, 0, b1, 2, &p1, sizeof p1,
+               n * (uint32_t)groups, 1, 1, e))
     return e->code;
   struct {
     uint32_t n, c, hw, groups;
@@ -128,12 +147,14 @@ int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
                      {gamma->impl, 0, 0, 0},
                      {beta->impl, 0, 0, 0},
                      {y->impl, 0, 0, 1}};
-  return dispatch(nn, "groupnorm_apply", spec, 4, b2, 5, &p2, sizeof p2, gx, gy, 1, e);
+  return dispatch(nn, var(x, "groupnorm_apply", nm, sizeof nm), spec, 4, b2, 5, &p2, sizeof p2, gx,
+                  gy, 1, e);
 }
 
 /* One workgroup per row of the last dimension: layer norm and softmax. */
 int fk_nn_vk_rows(fk_nn *nn, const char *shader, const fk_tensor *x, const fk_tensor *gamma,
                   const fk_tensor *beta, fk_tensor *y, float eps, fk_err *e) {
+  char nm[64];
   uint32_t d = (uint32_t)x->shape[x->ndim - 1];
   uint32_t rows = (uint32_t)(x->numel / d);
   uint32_t maxx = nn->vk->caps.max_wg_count[0];
@@ -145,14 +166,17 @@ int fk_nn_vk_rows(fk_nn *nn, const char *shader, const fk_tensor *x, const fk_te
   if (gamma) {
     fk_vk_bind b[] = {
         {x->impl, 0, 0, 0}, {gamma->impl, 0, 0, 0}, {beta->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-    return dispatch(nn, shader, NULL, 0, b, 4, &push, sizeof push, gx, gy, 1, e);
+    return dispatch(nn, var(x, shader, nm, sizeof nm), NULL, 0, b, 4, &push, sizeof push, gx, gy, 1,
+                    e);
   }
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, shader, NULL, 0, b, 2, &push, 2 * sizeof(uint32_t), gx, gy, 1, e);
+  return dispatch(nn, var(x, shader, nm, sizeof nm), NULL, 0, b, 2, &push, 2 * sizeof(uint32_t), gx,
+                  gy, 1, e);
 }
 
 int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                        fk_tensor *out, int causal, fk_err *e) {
+  char nm[64];
   uint32_t b = (uint32_t)q->shape[0], lq = (uint32_t)q->shape[1], heads = (uint32_t)q->shape[2];
   uint32_t d = (uint32_t)q->shape[3];
   struct {
@@ -162,20 +186,22 @@ int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const 
   uint32_t spec[5] = {64, 1, 1, d, causal ? 1u : 0u};
   fk_vk_bind bd[] = {
       {q->impl, 0, 0, 0}, {k->impl, 0, 0, 0}, {v->impl, 0, 0, 0}, {out->impl, 0, 0, 1}};
-  return dispatch(nn, "attention", spec, 5, bd, 4, &push, sizeof push, (lq + 63) / 64, b * heads, 1,
-                  e);
+  return dispatch(nn, var(q, "attention", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
+                  (lq + 63) / 64, b * heads, 1, e);
 }
 
 int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
                       const fk_tensor *x, fk_tensor *y, fk_err *e) {
+  char nm[64];
   uint32_t spec[5] = {WG, 1, 1, (uint32_t)mode, r ? r : 1}, gx, gy;
   grid_1d(nn, g->total, &gx, &gy);
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, "resample", spec, 5, b, 2, g, sizeof *g, gx, gy, 1, e);
+  return dispatch(nn, var(x, "resample", nm, sizeof nm), spec, 5, b, 2, g, sizeof *g, gx, gy, 1, e);
 }
 
 int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count, uint32_t sx,
                            uint32_t dy, fk_err *e) {
+  char nm[64];
   uint32_t hw = (uint32_t)(x->shape[2] * x->shape[3]);
   struct {
     uint32_t total, hw, count, cx, sx, cy, dy;
@@ -191,10 +217,12 @@ int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t
   /* Reads x, writes y: several copies into one y (a concatenation) write
    * disjoint channels but bind the whole tensor, so they are ordered. */
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, "copy_channels", spec, 3, b, 2, &push, sizeof push, gx, gy, 1, e);
+  return dispatch(nn, var(x, "copy_channels", nm, sizeof nm), spec, 3, b, 2, &push, sizeof push, gx,
+                  gy, 1, e);
 }
 
 int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
+  char nm[64];
   struct {
     uint32_t total, c, h, w;
   } push = {(uint32_t)x->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2],
@@ -202,11 +230,13 @@ int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tenso
   uint32_t spec[3] = {WG, 1, 1}, gx, gy;
   grid_1d(nn, x->numel, &gx, &gy);
   fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {flow->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, "warp", spec, 3, b, 3, &push, sizeof push, gx, gy, 1, e);
+  return dispatch(nn, var(x, "warp", nm, sizeof nm), spec, 3, b, 3, &push, sizeof push, gx, gy, 1,
+                  e);
 }
 
 int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c, fk_err *e) {
-  if (nn->kind != FK_NN_VULKAN || a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0])
+  if (nn->kind != FK_NN_VULKAN || a->ndim != 2 || b->ndim != 2 || a->shape[1] != b->shape[0] ||
+      a->dtype != FK_NN_F32 || b->dtype != FK_NN_F32 || c->dtype != FK_NN_F32)
     return fk_err_set(e, FK_EINTERNAL, "naive matmul: Vulkan, 2-d, matching shapes");
   struct {
     uint32_t m, n, k;
@@ -218,7 +248,8 @@ int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_ten
 
 int fk_nn_naive_conv3x3(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, fk_tensor *y,
                         fk_err *e) {
-  if (nn->kind != FK_NN_VULKAN || x->ndim != 4 || x->shape[0] != 1 || w->shape[2] != 3)
+  if (nn->kind != FK_NN_VULKAN || x->ndim != 4 || x->shape[0] != 1 || w->shape[2] != 3 ||
+      x->dtype != FK_NN_F32 || w->dtype != FK_NN_F32 || y->dtype != FK_NN_F32)
     return fk_err_set(e, FK_EINTERNAL, "naive conv: Vulkan, batch 1, 3x3");
   struct {
     uint32_t cin, h, w, cout;
