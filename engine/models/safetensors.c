@@ -21,6 +21,7 @@
 #include "models/safetensors.h"
 
 #include "core/file.h"
+#include "core/half.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -852,27 +853,6 @@ static float bits_to_f32(uint32_t b) {
   return v;
 }
 
-float fk_st_f16_to_f32(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (man << 13); /* inf, or nan keeping its payload */
-  } else if (exp) {
-    bits = sign | ((exp + 112u) << 23) | (man << 13); /* rebias 15 -> 127 */
-  } else if (!man) {
-    bits = sign;
-  } else {
-    /* Subnormal man x 2^-24: normalise so float32 stores it exactly. */
-    uint32_t e = 113;
-    while (!(man & 0x400u)) {
-      man <<= 1;
-      e--;
-    }
-    bits = sign | (e << 23) | ((man & 0x3ffu) << 13);
-  }
-  return bits_to_f32(bits);
-}
-
 float fk_st_bf16_to_f32(uint16_t b) {
   return bits_to_f32((uint32_t)b << 16);
 }
@@ -892,7 +872,7 @@ int fk_st_to_f32(const fk_st_tensor *t, float **out, fk_err *e) {
                          (uint32_t)p[3] << 24);
     break;
   case FK_ST_F16:
-    for (size_t i = 0; i < n; i++, p += 2) o[i] = fk_st_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+    for (size_t i = 0; i < n; i++, p += 2) o[i] = fk_half_to_float((uint16_t)(p[0] | p[1] << 8));
     break;
   case FK_ST_BF16:
     for (size_t i = 0; i < n; i++, p += 2) o[i] = fk_st_bf16_to_f32((uint16_t)(p[0] | p[1] << 8));

@@ -80,7 +80,6 @@ int fk_st_dtype_parse(const char *s, size_t len, fk_st_dtype *out);
 int fk_st_to_f32(const fk_st_tensor *t, float **out, fk_err *e);
 /* Exact conversions of one half / bfloat16 bit pattern (subnormals, inf
  * and nan included). */
-float fk_st_f16_to_f32(uint16_t h);
 float fk_st_bf16_to_f32(uint16_t b);
 
 /* A tensor to write: data holds dtype_size x product(shape) bytes,

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/half.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "models/safetensors.h"
@@ -45,20 +46,20 @@ static void expect_bad(const char *header, size_t dlen, const char *want) {
 }
 
 static void test_conversions(void) {
-  CHECK(fk_st_f16_to_f32(0x3C00) == 1.0f, "f16 1.0");
-  CHECK(fk_st_f16_to_f32(0xC100) == -2.5f, "f16 -2.5");
-  CHECK(fk_st_f16_to_f32(0x7BFF) == 65504.0f, "f16 max");
-  CHECK(fk_st_f16_to_f32(0x0001) == ldexpf(1.0f, -24), "f16 smallest subnormal");
-  CHECK(fk_st_f16_to_f32(0x03FF) == ldexpf(1023.0f, -24), "f16 largest subnormal");
-  CHECK(fk_st_f16_to_f32(0x0400) == ldexpf(1.0f, -14), "f16 smallest normal");
-  CHECK(fk_st_f16_to_f32(0x8001) == -ldexpf(1.0f, -24), "f16 negative subnormal");
-  CHECK(f32_bits(fk_st_f16_to_f32(0x8000)) == 0x80000000u, "f16 -0");
-  CHECK(fk_st_f16_to_f32(0x0000) == 0.0f, "f16 0");
-  CHECK(isinf(fk_st_f16_to_f32(0x7C00)) && fk_st_f16_to_f32(0x7C00) > 0, "f16 +inf");
-  CHECK(isinf(fk_st_f16_to_f32(0xFC00)) && fk_st_f16_to_f32(0xFC00) < 0, "f16 -inf");
-  CHECK(isnan(fk_st_f16_to_f32(0x7E00)), "f16 nan");
-  CHECK(isnan(fk_st_f16_to_f32(0x7C01)), "f16 signalling nan stays nan");
-  CHECK(fk_st_f16_to_f32(0x3555) == 0x1.554p-2f, "f16 0.333");
+  CHECK(fk_half_to_float(0x3C00) == 1.0f, "f16 1.0");
+  CHECK(fk_half_to_float(0xC100) == -2.5f, "f16 -2.5");
+  CHECK(fk_half_to_float(0x7BFF) == 65504.0f, "f16 max");
+  CHECK(fk_half_to_float(0x0001) == ldexpf(1.0f, -24), "f16 smallest subnormal");
+  CHECK(fk_half_to_float(0x03FF) == ldexpf(1023.0f, -24), "f16 largest subnormal");
+  CHECK(fk_half_to_float(0x0400) == ldexpf(1.0f, -14), "f16 smallest normal");
+  CHECK(fk_half_to_float(0x8001) == -ldexpf(1.0f, -24), "f16 negative subnormal");
+  CHECK(f32_bits(fk_half_to_float(0x8000)) == 0x80000000u, "f16 -0");
+  CHECK(fk_half_to_float(0x0000) == 0.0f, "f16 0");
+  CHECK(isinf(fk_half_to_float(0x7C00)) && fk_half_to_float(0x7C00) > 0, "f16 +inf");
+  CHECK(isinf(fk_half_to_float(0xFC00)) && fk_half_to_float(0xFC00) < 0, "f16 -inf");
+  CHECK(isnan(fk_half_to_float(0x7E00)), "f16 nan");
+  CHECK(isnan(fk_half_to_float(0x7C01)), "f16 signalling nan stays nan");
+  CHECK(fk_half_to_float(0x3555) == 0x1.554p-2f, "f16 0.333");
   CHECK(fk_st_bf16_to_f32(0x3F80) == 1.0f, "bf16 1.0");
   CHECK(fk_st_bf16_to_f32(0xC020) == -2.5f, "bf16 -2.5");
   CHECK(fk_st_bf16_to_f32(0x0001) == ldexpf(1.0f, -133), "bf16 smallest subnormal");
@@ -72,7 +73,7 @@ static void test_conversions(void) {
     if (ex == 31) continue;
     double v = ex ? ldexp(1024 + m, (int)ex - 25) : ldexp(m, -24);
     if (h & 0x8000) v = -v;
-    if ((double)fk_st_f16_to_f32((uint16_t)h) != v) bad++;
+    if ((double)fk_half_to_float((uint16_t)h) != v) bad++;
   }
   CHECK(bad == 0, "%d half values converted wrongly", bad);
 }

@@ -11,7 +11,7 @@ mkdir -p "$TMP"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow \
   -I engine engine/models/safetensors.c engine/core/error.c engine/core/file.c \
-  engine/core/hash.c tests/fuzz/fuzz_safetensors.c -o "$TMP/fuzz"
+  engine/core/hash.c engine/core/half.c tests/fuzz/fuzz_safetensors.c -o "$TMP/fuzz"
 rm -rf "$TMP/corpus" "$TMP/artifacts"
 mkdir -p "$TMP/corpus" "$TMP/artifacts"
 cp tests/fuzz/corpus/* "$TMP/corpus/"
