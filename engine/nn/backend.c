@@ -332,6 +332,37 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
   return fk_nn_vk_conv2d(nn, &g, x, w, bias, y, e);
 }
 
+int fk_nn_conv_transpose2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_tensor *bias,
+                           fk_tensor *y, int stride, int pad, fk_err *e) {
+  if (x->ndim != 4 || w->ndim != 4 || y->ndim != 4 || w->shape[2] != w->shape[3])
+    return fk_err_set(e, FK_EINTERNAL,
+                      "conv transpose wants 4-d x, y and a square [Cin, Cout, k, k] w");
+  if (same_dtype("conv transpose", (const fk_tensor *[]){x, w, y, bias}, 4, e)) return e->code;
+  fk_nn_ct g = {.n = (uint32_t)x->shape[0],
+                .cin = (uint32_t)x->shape[1],
+                .h = (uint32_t)x->shape[2],
+                .w = (uint32_t)x->shape[3],
+                .cout = (uint32_t)w->shape[1],
+                .k = (uint32_t)w->shape[2],
+                .stride = stride,
+                .pad = pad};
+  int64_t oh = ((int64_t)g.h - 1) * stride - 2 * pad + g.k;
+  int64_t ow = ((int64_t)g.w - 1) * stride - 2 * pad + g.k;
+  if (stride < 1 || pad < 0 || w->shape[0] != x->shape[1] || oh < 1 || ow < 1 ||
+      y->shape[0] != x->shape[0] || y->shape[1] != w->shape[1] || y->shape[2] != oh ||
+      y->shape[3] != ow || (bias && bias->numel != g.cout))
+    return fk_err_set(e, FK_EINTERNAL,
+                      "conv transpose: shapes do not fit (y should be %lldx%lldx%lldx%lld)",
+                      (long long)x->shape[0], (long long)w->shape[1], (long long)oh, (long long)ow);
+  g.oh = (uint32_t)oh;
+  g.ow = (uint32_t)ow;
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_conv_transpose2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
+    return FK_OK;
+  }
+  return fk_nn_vk_conv_transpose2d(nn, &g, x, w, bias, y, e);
+}
+
 int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, const fk_tensor *beta,
                      fk_tensor *y, int groups, float eps, int silu, fk_err *e) {
   if (check_pair("group norm", x, y, e) ||

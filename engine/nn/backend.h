@@ -135,6 +135,12 @@ int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *
 int fk_nn_timestep_embedding(fk_nn *nn, const float *t, int n, int flip_sin_to_cos, float shift,
                              float max_period, fk_tensor *y, fk_err *e);
 
+/* Transposed convolution (torch's ConvTranspose2d): x [N, Cin, H, W],
+ * w [Cin, Cout, k, k], bias [Cout] or NULL, y [N, Cout, (H-1)s - 2 pad + k,
+ * likewise W]. RIFE upsamples with k 4, stride 2, pad 1. */
+int fk_nn_conv_transpose2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_tensor *bias,
+                           fk_tensor *y, int stride, int pad, fk_err *e);
+
 /* Separable Gaussian blur of an image tensor [H, W, C] (interleaved, as
  * engine/image stores pixels), mode 'nearest', radius floor(4 sigma + 0.5):
  * the numbers of scipy.ndimage.gaussian_filter(x, (sigma, sigma, 0)). */

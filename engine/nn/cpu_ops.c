@@ -238,3 +238,34 @@ void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_
       }
     }
 }
+
+void fk_nn_cpu_conv_transpose2d(const fk_nn_ct *g, const float *x, const float *w,
+                                const float *bias, float *y) {
+  /* Scatter form (the definition): every input pixel adds its kernel. */
+  size_t per = (size_t)g->cout * g->oh * g->ow;
+  for (uint32_t n = 0; n < g->n; n++) {
+    double *acc = calloc(per, sizeof *acc);
+    if (!acc) return; /* the caller's NaN-poisoned output then fails the test */
+    for (uint32_t co = 0; co < g->cout; co++)
+      for (size_t i = 0; i < (size_t)g->oh * g->ow; i++)
+        acc[co * (size_t)g->oh * g->ow + i] = bias ? bias[co] : 0.0;
+    for (uint32_t ci = 0; ci < g->cin; ci++)
+      for (uint32_t iy = 0; iy < g->h; iy++)
+        for (uint32_t ix = 0; ix < g->w; ix++) {
+          double v = x[(((size_t)n * g->cin + ci) * g->h + iy) * g->w + ix];
+          for (uint32_t co = 0; co < g->cout; co++)
+            for (uint32_t ky = 0; ky < g->k; ky++) {
+              long oy = (long)iy * g->stride - g->pad + (long)ky;
+              if (oy < 0 || oy >= (long)g->oh) continue;
+              for (uint32_t kx = 0; kx < g->k; kx++) {
+                long ox = (long)ix * g->stride - g->pad + (long)kx;
+                if (ox < 0 || ox >= (long)g->ow) continue;
+                acc[((size_t)co * g->oh + (size_t)oy) * g->ow + (size_t)ox] +=
+                    v * w[(((size_t)ci * g->cout + co) * g->k + ky) * g->k + kx];
+              }
+            }
+        }
+    for (size_t i = 0; i < per; i++) y[(size_t)n * per + i] = (float)acc[i];
+    free(acc);
+  }
+}

@@ -63,7 +63,16 @@ void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size
 void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_t c, size_t h,
                     size_t w);
 
+typedef struct fk_nn_ct {
+  uint32_t n, cin, h, w, cout, k, oh, ow;
+  int stride, pad;
+} fk_nn_ct;
+void fk_nn_cpu_conv_transpose2d(const fk_nn_ct *g, const float *x, const float *w,
+                                const float *bias, float *y);
+
 /* Vulkan kernels (vk_ops.c). */
+int fk_nn_vk_conv_transpose2d(fk_nn *nn, const fk_nn_ct *g, const fk_tensor *x, const fk_tensor *w,
+                              const fk_tensor *bias, fk_tensor *y, fk_err *e);
 int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
                       const fk_tensor *x, fk_tensor *y, fk_err *e);
 int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count, uint32_t sx,

@@ -259,3 +259,21 @@ int fk_nn_naive_conv3x3(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, fk_te
   return dispatch(nn, "naive_conv3x3", NULL, 0, bd, 3, &push, sizeof push,
                   (push.h * push.w + 15) / 16, (push.cout + 15) / 16, 1, e);
 }
+
+int fk_nn_vk_conv_transpose2d(fk_nn *nn, const fk_nn_ct *g, const fk_tensor *x, const fk_tensor *w,
+                              const fk_tensor *bias, fk_tensor *y, fk_err *e) {
+  char nm[64];
+  struct {
+    uint32_t total;
+    int32_t cin, h, w, cout, oh, ow, pad;
+  } push = {(uint32_t)y->numel, (int32_t)g->cin, (int32_t)g->h,  (int32_t)g->w,
+            (int32_t)g->cout,   (int32_t)g->oh,  (int32_t)g->ow, g->pad};
+  uint32_t spec[6] = {WG, 1, 1, g->k, (uint32_t)g->stride, bias ? 1u : 0u}, gx, gy;
+  grid_1d(nn, y->numel, &gx, &gy);
+  fk_vk_bind bd[] = {{x->impl, 0, 0, 0},
+                     {w->impl, 0, 0, 0},
+                     {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
+                     {y->impl, 0, 0, 1}};
+  return dispatch(nn, var(x, "conv_transpose", nm, sizeof nm), spec, 6, bd, 4, &push, sizeof push,
+                  gx, gy, 1, e);
+}
