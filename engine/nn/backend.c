@@ -415,7 +415,9 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
       k->shape[0] != q->shape[0] || k->shape[2] != q->shape[2] || k->shape[3] != q->shape[3])
     return fk_err_set(e, FK_EINTERNAL, "attention: q, k, v must be [B, L, H, D] with k, v alike");
   size_t d = (size_t)q->shape[3];
-  if (d > 256) return fk_err_set(e, FK_EINTERNAL, "attention: head dim %zu over 256", d);
+  if (d > 256 || d % 4)
+    return fk_err_set(e, FK_EINTERNAL, "attention: head dim %zu must be a multiple of 4 up to 256",
+                      d);
   if (nn->kind == FK_NN_CPU) {
     fk_nn_cpu_attention(q->host, k->host, v->host, out->host, (size_t)q->shape[0],
                         (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d, causal);

@@ -107,7 +107,7 @@ int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e);
 /* Multi-head scaled dot-product attention: q [B, Lq, H, D], k and v
  * [B, Lk, H, D] (self or cross attention), out [B, Lq, H, D]; scale
  * 1/sqrt(D); causal masks keys after each query. Never materialises the
- * Lq x Lk score matrix. D up to 256. */
+ * Lq x Lk score matrix. D a multiple of 4 up to 256. */
 int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                     fk_tensor *out, int causal, fk_err *e);
 
