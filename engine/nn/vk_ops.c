@@ -4,6 +4,7 @@
  * dimension would exceed the device's group-count limit. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -87,6 +88,17 @@ int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, 
                   1, e);
 }
 
+/* lavapipe (a CPU device with 8-wide subgroups) gets the broadcast
+ * kernel; GPUs the shared-memory tiling. FUNKY_VK_MATMUL=tiled|lvp
+ * overrides, for benchmarks. */
+static int use_lvp(const fk_nn *nn) {
+  const char *force = getenv("FUNKY_VK_MATMUL");
+  if (force && !strcmp(force, "tiled")) return 0;
+  if (force && !strcmp(force, "lvp")) return nn->vk->caps.subgroup_size == 8;
+  return nn->vk->caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU && nn->vk->caps.subgroup_size == 8 &&
+         nn->vk->caps.subgroup_arith;
+}
+
 int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,
                     const fk_tensor *bias, fk_tensor *c, fk_err *e) {
   char nm[64];
@@ -98,6 +110,12 @@ int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_t
                      {b->impl, 0, 0, 0},
                      {bias ? bias->impl : b->impl, 0, 0, 0}, /* unread without bias */
                      {c->impl, 0, 0, 1}};
+  if (use_lvp(nn)) {
+    spec[0] = 8;
+    spec[1] = 1;
+    return dispatch(nn, var(a, "matmul_lvp", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
+                    (g->n + 63) / 64, (g->m + 15) / 16, g->batch, e);
+  }
   return dispatch(nn, var(a, "matmul", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
                   (g->n + 63) / 64, (g->m + 63) / 64, g->batch, e);
 }

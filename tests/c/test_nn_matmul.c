@@ -1,5 +1,6 @@
 /* matmul / linear on Vulkan against the CPU reference: odd sizes, batches,
- * shared weights, transposed weights, bias; NaN-poisoned outputs. */
+ * shared weights, transposed weights, bias, with both kernel variants;
+ * NaN-poisoned outputs. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,13 +77,19 @@ int main(void) {
   fk_nn *cpu, *gpu;
   fk_err e = {0};
   if (test_backends(&cpu, &gpu)) return CHECK_DONE();
-  one(cpu, gpu, 1, 7, 5, 3, 0, 0, 0);
-  one(cpu, gpu, 1, 1, 1, 1, 0, 0, 1);
-  one(cpu, gpu, 2, 33, 17, 65, 0, 1, 1);
-  one(cpu, gpu, 3, 64, 64, 64, 1, 0, 0);
-  one(cpu, gpu, 3, 77, 40, 33, 1, 1, 1);
-  one(cpu, gpu, 1, 130, 300, 70, 0, 0, 1);
-  one(cpu, gpu, 2, 5, 129, 7, 1, 1, 0);
+  /* both kernels: lavapipe's broadcast variant and the tiled one GPUs use */
+  static const char *const variants[] = {"tiled", "lvp"};
+  for (int v = 0; v < 2; v++) {
+    setenv("FUNKY_VK_MATMUL", variants[v], 1);
+    one(cpu, gpu, 1, 7, 5, 3, 0, 0, 0);
+    one(cpu, gpu, 1, 1, 1, 1, 0, 0, 1);
+    one(cpu, gpu, 2, 33, 17, 65, 0, 1, 1);
+    one(cpu, gpu, 3, 64, 64, 64, 1, 0, 0);
+    one(cpu, gpu, 3, 77, 40, 33, 1, 1, 1);
+    one(cpu, gpu, 1, 130, 300, 70, 0, 0, 1);
+    one(cpu, gpu, 2, 5, 129, 7, 1, 1, 0);
+  }
+  unsetenv("FUNKY_VK_MATMUL");
   /* The benchmark's naive baseline computes the same product. */
   {
     int64_t sa[2] = {37, 19}, sb[2] = {19, 45}, sc[2] = {37, 45};

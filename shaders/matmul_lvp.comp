@@ -1,0 +1,70 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_KHR_shader_subgroup_ballot : require
+#include "storage.glsl"
+// matmul for lavapipe (subgroup size 8, chosen from the capability table):
+// no shared memory and no barriers, which lavapipe turns into scalar loops
+// and coroutine switches (ANCHORS.md). A workgroup is one subgroup of 8
+// lanes computing a 16 x 64 tile of C; lane l owns columns 8l .. 8l+7 of
+// the tile. Each k-step of 4, every lane loads two vec4s of A (rows l and
+// l+8) and broadcasts them to the others (nearly free), and loads only its
+// own columns of B. Accumulators: 32 vec4 (16 rows x 8 columns).
+layout(local_size_x = 8) in;
+layout(constant_id = 3) const uint TRANS_B = 0;
+layout(constant_id = 4) const uint HAS_BIAS = 0;
+layout(std430, binding = 0) readonly buffer A { T a[]; };
+layout(std430, binding = 1) readonly buffer B { T b[]; };
+layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
+layout(std430, binding = 3) writeonly buffer C { T c[]; };
+layout(push_constant) uniform P {
+  uint M, N, K;
+  uint sa, sb, sc;
+} p;
+
+float la(uint base, uint row, uint k) {
+  return row < p.M && k < p.K ? LD(a[base + row * p.K + k]) : 0.0;
+}
+float lb(uint base, uint k, uint col) {
+  if (k >= p.K || col >= p.N) return 0.0;
+  return TRANS_B != 0 ? LD(b[base + col * p.K + k]) : LD(b[base + k * p.N + col]);
+}
+
+void main() {
+  uint lane = gl_SubgroupInvocationID;
+  uint m0 = gl_WorkGroupID.y * 16, n0 = gl_WorkGroupID.x * 64 + lane * 8, z = gl_WorkGroupID.z;
+  uint abase = z * p.sa, bbase = z * p.sb;
+  vec4 acc[32]; // [row * 2 + half]: columns 4 half .. 4 half + 3
+  for (int i = 0; i < 32; i++) acc[i] = vec4(0.0);
+  for (uint k = 0; k < p.K; k += 4) {
+    vec4 a0 = vec4(la(abase, m0 + lane, k), la(abase, m0 + lane, k + 1),
+                   la(abase, m0 + lane, k + 2), la(abase, m0 + lane, k + 3));
+    vec4 a1 = vec4(la(abase, m0 + 8 + lane, k), la(abase, m0 + 8 + lane, k + 1),
+                   la(abase, m0 + 8 + lane, k + 2), la(abase, m0 + 8 + lane, k + 3));
+    vec4 bt[8]; // bt[j] = B[k .. k+3][n0 + j]
+    for (uint j = 0; j < 8; j++)
+      bt[j] = vec4(lb(bbase, k, n0 + j), lb(bbase, k + 1, n0 + j), lb(bbase, k + 2, n0 + j),
+                   lb(bbase, k + 3, n0 + j));
+#define ROW(r, src, l)                                                  \
+  {                                                                     \
+    vec4 av = subgroupBroadcast(src, l);                                \
+    acc[2 * r] += vec4(dot(av, bt[0]), dot(av, bt[1]), dot(av, bt[2]), dot(av, bt[3])); \
+    acc[2 * r + 1] += vec4(dot(av, bt[4]), dot(av, bt[5]), dot(av, bt[6]), dot(av, bt[7])); \
+  }
+    ROW(0, a0, 0) ROW(1, a0, 1) ROW(2, a0, 2) ROW(3, a0, 3)
+    ROW(4, a0, 4) ROW(5, a0, 5) ROW(6, a0, 6) ROW(7, a0, 7)
+    ROW(8, a1, 0) ROW(9, a1, 1) ROW(10, a1, 2) ROW(11, a1, 3)
+    ROW(12, a1, 4) ROW(13, a1, 5) ROW(14, a1, 6) ROW(15, a1, 7)
+#undef ROW
+  }
+  for (uint r = 0; r < 16; r++) {
+    uint gm = m0 + r;
+    if (gm >= p.M) break;
+    for (uint j = 0; j < 8; j++) {
+      uint gn = n0 + j;
+      if (gn >= p.N) break;
+      float v = acc[2 * r + j / 4][j % 4];
+      if (HAS_BIAS != 0) v += LD(bias[gn]);
+      c[z * p.sc + gm * p.N + gn] = ST(v);
+    }
+  }
+}
