@@ -89,8 +89,8 @@ int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, 
 }
 
 /* lavapipe (a CPU device with 8-wide subgroups) gets the broadcast
- * kernel; GPUs the shared-memory tiling. FUNKY_VK_MATMUL=tiled|lvp
- * overrides, for benchmarks. */
+ * kernels for matmul and conv; GPUs the shared-memory tiling.
+ * FUNKY_VK_MATMUL=tiled|lvp overrides both, for tests and benchmarks. */
 static int use_lvp(const fk_nn *nn) {
   const char *force = getenv("FUNKY_VK_MATMUL");
   if (force && !strcmp(force, "tiled")) return 0;
@@ -134,6 +134,12 @@ int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_t
                      {w->impl, 0, 0, 0},
                      {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
                      {y->impl, 0, 0, 1}};
+  if (use_lvp(nn)) {
+    spec[0] = 8;
+    spec[1] = 1;
+    return dispatch(nn, var(x, "conv2d_lvp", nm, sizeof nm), spec, 8, bd, 4, &push, sizeof push,
+                    (g->oh * g->ow + 63) / 64, (g->cout + 15) / 16, g->n, e);
+  }
   return dispatch(nn, var(x, "conv2d", nm, sizeof nm), spec, 8, bd, 4, &push, sizeof push,
                   (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
 }

@@ -88,13 +88,19 @@ int main(void) {
   fk_nn_conv tf2 = {.stride = 1, .pad_b = 1, .pad_r = 1, .act = FK_NN_ACT_LEAKY, .alpha = 0.2f};
   fk_nn_conv silu3 = same3;
   silu3.act = FK_NN_ACT_SILU;
-  one(cpu, gpu, 1, 3, 7, 5, 4, 3, same3, 1);
-  one(cpu, gpu, 2, 1, 9, 11, 33, 3, same3, 0);
-  one(cpu, gpu, 1, 33, 7, 5, 17, 3, down3, 1);
-  one(cpu, gpu, 1, 16, 8, 8, 16, 3, down3, 1);
-  one(cpu, gpu, 2, 33, 6, 7, 65, 1, one1, 1);
-  one(cpu, gpu, 1, 5, 7, 9, 6, 2, tf2, 1);
-  one(cpu, gpu, 1, 32, 16, 16, 64, 3, silu3, 1);
+  /* both kernels: lavapipe's broadcast variant and the tiled one GPUs use */
+  static const char *const variants[] = {"tiled", "lvp"};
+  for (int v = 0; v < 2; v++) {
+    setenv("FUNKY_VK_MATMUL", variants[v], 1);
+    one(cpu, gpu, 1, 3, 7, 5, 4, 3, same3, 1);
+    one(cpu, gpu, 2, 1, 9, 11, 33, 3, same3, 0);
+    one(cpu, gpu, 1, 33, 7, 5, 17, 3, down3, 1);
+    one(cpu, gpu, 1, 16, 8, 8, 16, 3, down3, 1);
+    one(cpu, gpu, 2, 33, 6, 7, 65, 1, one1, 1);
+    one(cpu, gpu, 1, 5, 7, 9, 6, 2, tf2, 1);
+    one(cpu, gpu, 1, 32, 16, 16, 64, 3, silu3, 1);
+  }
+  unsetenv("FUNKY_VK_MATMUL");
   /* The benchmark's naive baseline computes the same convolution. */
   {
     int64_t sx[4] = {1, 5, 9, 7}, sw[4] = {6, 5, 3, 3}, sy[4] = {1, 6, 9, 7};
