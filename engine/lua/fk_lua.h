@@ -107,6 +107,11 @@ void fk_lua_colour_arg(lua_State *L, int idx, const char *field, int arg, fk_lua
                        fk_colour_fn *fn);
 /* After drawing with a Lua colour function: re-raises its error, if any. */
 void fk_lua_colour_finish(lua_State *L, fk_lua_colour *c);
+/* Reads the option table's `colour` (at t), runs draw(cfg) with it (fn and
+ * ctx point into cfg), re-raises a colour function's error, and pushes
+ * the image: the common tail of funky.noise.field and funky.draw.pie. */
+int fk_lua_draw_coloured(lua_State *L, int t, fk_colour_fn *fn, void **ctx,
+                         int (*draw)(void *cfg, fk_image *img, fk_err *e), void *cfg);
 /* The ctx to pass along with fn. */
 void *fk_lua_colour_ctx(fk_lua_colour *c);
 /* Reads an optional {r, g, b} field of the option table at t into rgb. */

@@ -13,6 +13,10 @@
 void fk_lua_norm_field(lua_State *L, int t, int arg, fk_noise_cfg *cfg, double peak);
 fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name);
 
+static int draw(void *cfg, fk_image *img, fk_err *e) {
+  return fk_draw_pie(cfg, img, e);
+}
+
 static int draw_pie(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   fk_pie_cfg cfg;
@@ -41,17 +45,7 @@ static int draw_pie(lua_State *L) {
     fk_lua_field_error(L, 1, "mode", "must be \"extent\" or \"light\"");
   cfg.extent = !strcmp(mode, "extent");
   fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
-  lua_getfield(L, 1, "colour");
-  fk_lua_colour colour;
-  fk_lua_colour_arg(L, lua_gettop(L), "colour", 1, &colour, &cfg.colour);
-  cfg.colour_ctx = fk_lua_colour_ctx(&colour);
-  fk_image img;
-  fk_err e = {0};
-  int rc = fk_draw_pie(&cfg, &img, &e);
-  fk_lua_colour_finish(L, &colour);
-  if (rc) return fk_lua_raise(L, &e);
-  fk_lua_image_push(L, &img);
-  return 1;
+  return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw, &cfg);
 }
 
 int fk_lua_open_draw(lua_State *L) {

@@ -300,6 +300,21 @@ void *fk_lua_colour_ctx(fk_lua_colour *c) {
   return c->fn_index ? (void *)c : (void *)&c->scheme;
 }
 
+int fk_lua_draw_coloured(lua_State *L, int t, fk_colour_fn *fn, void **ctx,
+                         int (*draw)(void *cfg, fk_image *img, fk_err *e), void *cfg) {
+  lua_getfield(L, t, "colour");
+  fk_lua_colour colour;
+  fk_lua_colour_arg(L, lua_gettop(L), "colour", t, &colour, fn);
+  *ctx = fk_lua_colour_ctx(&colour);
+  fk_image img;
+  fk_err e = {0};
+  int rc = draw(cfg, &img, &e);
+  fk_lua_colour_finish(L, &colour);
+  if (rc) return fk_lua_raise(L, &e);
+  fk_lua_image_push(L, &img);
+  return 1;
+}
+
 /* funky.colour.by_bin(name_or_function) -> the scheme, checked. */
 static int colour_by_bin(lua_State *L) {
   fk_lua_colour c;

@@ -56,6 +56,10 @@ fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name)
   return f;
 }
 
+static int draw_field(void *cfg, fk_image *img, fk_err *e) {
+  return fk_noise_field(cfg, img, e);
+}
+
 static int noise_field(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   fk_noise_cfg cfg;
@@ -76,17 +80,7 @@ static int noise_field(lua_State *L) {
   cfg.radius = radius;
   fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
   fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
-  lua_getfield(L, 1, "colour");
-  fk_lua_colour colour;
-  fk_lua_colour_arg(L, lua_gettop(L), "colour", 1, &colour, &cfg.colour);
-  cfg.colour_ctx = fk_lua_colour_ctx(&colour);
-  fk_image img;
-  fk_err e = {0};
-  int rc = fk_noise_field(&cfg, &img, &e);
-  fk_lua_colour_finish(L, &colour);
-  if (rc) return fk_lua_raise(L, &e);
-  fk_lua_image_push(L, &img);
-  return 1;
+  return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw_field, &cfg);
 }
 
 int fk_lua_open_noise(lua_State *L) {
