@@ -5,9 +5,9 @@
 #include "gpu/context.h"
 
 int fk_cli_info(int argc, char **argv) {
+  if (argc == 1 && strcmp(argv[0], "--gpu")) return fk_cli_info_model(argv[0]);
   if (argc < 1 || strcmp(argv[0], "--gpu")) {
-    fprintf(stderr,
-            "funky info: use 'funky info --gpu' (model information arrives with model loading)\n");
+    fprintf(stderr, "funky info: use 'funky info --gpu' or 'funky info MODEL'\n");
     return 1;
   }
   fk_err e = {0};

@@ -18,6 +18,12 @@ static const char USAGE[] =
     "  info --gpu\n"
     "      the Vulkan device the engine picks (FUNKY_VK_DEVICE=index|name overrides) and\n"
     "      its capability table\n"
+    "  info MODEL\n"
+    "      a model folder or .safetensors checkpoint: layout, family, configuration, dtypes,\n"
+    "      parameters per part, missing/wrong/unexpected tensors (exit 1 if not loadable)\n"
+    "  model random --family sd15|sd21|tiny --out PATH [--dtype f16|f32] [--seed N]\n"
+    "      a random-weight model of exact architecture: a PATH ending in .safetensors gives\n"
+    "      a single-file checkpoint, any other a diffusers folder\n"
     "  bench audio [--frames N] [--size WxH] [--no-reference]\n"
     "      frames/s of spectra + noise field + blur, against the seed's numpy/PIL way\n"
     "  bench kernels [--quick] [--no-naive] [--reps N]\n"
@@ -61,6 +67,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "render")) return fk_cli_render(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return fk_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "info")) return fk_cli_info(argc - 2, argv + 2);
+  if (!strcmp(cmd, "model")) return fk_cli_model(argc - 2, argv + 2);
   fprintf(stderr, "funky: unknown command '%s'; see funky --help\n", cmd);
   return 1;
 }
