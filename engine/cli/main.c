@@ -28,6 +28,8 @@ static const char USAGE[] =
     "      frames/s of spectra + noise field + blur, against the seed's numpy/PIL way\n"
     "  bench kernels [--quick] [--no-naive] [--reps N]\n"
     "      Vulkan kernels at SD 1.5's shapes against OpenBLAS and naive shaders\n"
+    "  bench text --model M [--device cpu] [--f32] [--reps N] [--no-reference]\n"
+    "      CLIP text encoder time per prompt, against the plain C reference backend\n"
     "\n"
     "  --help     this text\n"
     "  --version  the engine version\n"

@@ -32,6 +32,8 @@
 #define FK_LUA_FRAMES "funky.frames"
 #define FK_LUA_FRAME "funky.frame"
 #define FK_LUA_BINS "funky.bins"
+#define FK_LUA_TENSOR "funky.tensor"
+#define FK_LUA_SD "funky.sd"
 
 #include "audio/audio.h"
 
@@ -119,6 +121,18 @@ void fk_lua_rgb_field(lua_State *L, int t, int arg, const char *name, float rgb[
 /* Reads `size = {w, h}` of the option table at t, within the image limits. */
 void fk_lua_size_field(lua_State *L, int t, int arg, int *w, int *h);
 
+/* Tensors (funky.tensor): float32 values in host memory, row-major. */
+#define FK_LUA_TENSOR_DIMS 8
+typedef struct fk_lua_tensor {
+  int ndim;
+  int64_t shape[FK_LUA_TENSOR_DIMS];
+  size_t n;
+  float v[];
+} fk_lua_tensor;
+fk_lua_tensor *fk_lua_tensor_new(lua_State *L, int ndim, const int64_t *shape);
+fk_lua_tensor *fk_lua_tensor_check(lua_State *L, int idx);
+void fk_lua_tensor_register(lua_State *L);
+
 /* Registers a metatable with methods (used as __index) and metamethods. */
 void fk_lua_new_class(lua_State *L, const char *name, const luaL_Reg *methods,
                       const luaL_Reg *meta);
@@ -130,6 +144,8 @@ int fk_lua_open_image(lua_State *L);
 int fk_lua_open_noise(lua_State *L);
 int fk_lua_open_draw(lua_State *L);
 int fk_lua_open_colour(lua_State *L);
+int fk_lua_open_tensor(lua_State *L);
+int fk_lua_open_sd(lua_State *L);
 /* Adds song:features{...} to the song class (l_features.c). */
 void fk_lua_features_register(lua_State *L);
 

@@ -437,7 +437,7 @@ static int parse_tensor(jp *p, st_entry *en) {
                           p->file, tname, dt);
     } else if (seen == &have_shape) {
       uint64_t v[FK_ST_MAX_DIMS];
-      int k;
+      int k = 0;
       if (take_uint_array(p, tname, "shape", v, FK_ST_MAX_DIMS, &k)) return p->e->code;
       for (int i = 0; i < k; i++) {
         if (v[i] > (uint64_t)INT64_MAX)
@@ -448,7 +448,7 @@ static int parse_tensor(jp *p, st_entry *en) {
       en->t.ndim = k;
     } else {
       uint64_t v[2];
-      int k;
+      int k = 0;
       if (take_uint_array(p, tname, "data_offsets", v, 2, &k)) return p->e->code;
       if (k != 2)
         return fk_err_set(p->e, FK_EUSER,

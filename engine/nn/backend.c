@@ -157,6 +157,16 @@ void fk_tensor_free(fk_tensor *t) {
   free(t);
 }
 
+int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e) {
+  size_t n = 1;
+  for (int i = 0; i < ndim && ndim <= FK_NN_MAX_DIMS; i++) n *= shape[i] > 0 ? (size_t)shape[i] : 0;
+  if (ndim < 1 || ndim > FK_NN_MAX_DIMS || n != t->numel)
+    return fk_err_set(e, FK_EINTERNAL, "reshape to %d dimensions changes the element count", ndim);
+  t->ndim = ndim;
+  memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  return FK_OK;
+}
+
 int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
   if (t->host) {
     memcpy(t->host, src, t->numel * sizeof(float));

@@ -51,6 +51,9 @@ int fk_nn_sync(fk_nn *nn, fk_err *e);
 int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_tensor **t,
                   fk_err *e);
 void fk_tensor_free(fk_tensor *t);
+/* Gives t another shape with the same number of elements (a view of the
+ * same memory in row-major order: [B, L, H*D] <-> [B, L, H, D]). */
+int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e);
 /* Host float32 in and out (converted to and from the tensor's dtype). */
 int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e);
 int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e);
