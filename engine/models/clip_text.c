@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/half.h"
+#include "models/weights.h"
 
 typedef struct layer {
   fk_tensor *ln1_w, *ln1_b, *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
@@ -22,23 +23,7 @@ struct fk_clip_text {
   size_t bytes;
 };
 
-static int upload(fk_clip_text *c, const fk_sd_model *m, const char *name, fk_tensor **out,
-                  fk_err *e) {
-  const fk_sd_weight *w;
-  if (fk_sd_weight_get(m, FK_PART_TEXT, name, &w, e)) return e->code;
-  size_t n = 1;
-  for (int i = 0; i < w->spec.ndim; i++) n *= (size_t)w->spec.shape[i];
-  float *buf = fk_alloc(n, sizeof *buf);
-  if (!buf) return fk_err_oom(e, name, n * sizeof *buf);
-  int rc = fk_sd_weight_f32(w, buf, e);
-  if (!rc) rc = fk_tensor_new(c->nn, c->dt, w->spec.ndim, w->spec.shape, out, e);
-  if (!rc) rc = fk_tensor_write(*out, buf, e);
-  if (!rc) c->bytes += n * ((*out)->dtype == FK_NN_F16 ? 2 : 4);
-  free(buf);
-  return rc;
-}
-
-static int load_layer(fk_clip_text *c, const fk_sd_model *m, int i, layer *l, fk_err *e) {
+static int load_layer(fk_weights *w, int i, layer *l, fk_err *e) {
   static const char *const names[] = {"layer_norm1.weight",
                                       "layer_norm1.bias",
                                       "self_attn.q_proj.weight",
@@ -58,11 +43,9 @@ static int load_layer(fk_clip_text *c, const fk_sd_model *m, int i, layer *l, fk
   fk_tensor **slots[] = {&l->ln1_w, &l->ln1_b, &l->q_w,   &l->q_b,  &l->k_w,   &l->k_b,
                          &l->v_w,   &l->v_b,   &l->o_w,   &l->o_b,  &l->ln2_w, &l->ln2_b,
                          &l->fc1_w, &l->fc1_b, &l->fc2_w, &l->fc2_b};
-  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
-    char full[160];
-    snprintf(full, sizeof full, "text_model.encoder.layers.%d.%s", i, names[k]);
-    if (upload(c, m, full, slots[k], e)) return e->code;
-  }
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+    if (fk_weights_get(w, slots[k], 0, NULL, e, "text_model.encoder.layers.%d.%s", i, names[k]))
+      return e->code;
   return FK_OK;
 }
 
@@ -100,9 +83,12 @@ int fk_clip_text_load(fk_nn *nn, const fk_sd_model *m, int f16, fk_clip_text **o
   if (!rc) rc = fk_sd_weight_f32(pos, c->pos, e);
   if (!rc && !(c->layers = fk_zalloc((size_t)c->cfg.layers, sizeof *c->layers)))
     rc = fk_err_oom(e, "text layers", (size_t)c->cfg.layers * sizeof *c->layers);
-  for (int i = 0; !rc && i < c->cfg.layers; i++) rc = load_layer(c, m, i, &c->layers[i], e);
-  if (!rc) rc = upload(c, m, "text_model.final_layer_norm.weight", &c->lnf_w, e);
-  if (!rc) rc = upload(c, m, "text_model.final_layer_norm.bias", &c->lnf_b, e);
+  fk_weights w = {.nn = nn, .m = m, .part = FK_PART_TEXT, .dtype = c->dt};
+  for (int i = 0; !rc && i < c->cfg.layers; i++) rc = load_layer(&w, i, &c->layers[i], e);
+  if (!rc) rc = fk_weights_get(&w, &c->lnf_w, 0, NULL, e, "text_model.final_layer_norm.weight");
+  if (!rc) rc = fk_weights_get(&w, &c->lnf_b, 0, NULL, e, "text_model.final_layer_norm.bias");
+  c->bytes = w.bytes;
+  fk_weights_done(&w);
   if (!rc) rc = fk_nn_sync(nn, e);
   if (rc) {
     fk_clip_text_free(c);

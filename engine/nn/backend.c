@@ -479,6 +479,22 @@ int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_ten
   return fk_nn_vk_copy_channels(nn, x, y, (uint32_t)count, (uint32_t)sx, (uint32_t)dy, e);
 }
 
+int fk_nn_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
+  if (same_dtype("transpose", (const fk_tensor *[]){x, y}, 2, e)) return e->code;
+  if (x->nn != y->nn || x->numel != y->numel || x->ndim < 2 || x->ndim > 3 || y->ndim != x->ndim)
+    return fk_err_set(e, FK_EINTERNAL, "transpose: y must be x's shape swapped");
+  int d = x->ndim;
+  int64_t m = x->shape[d - 2], n = x->shape[d - 1];
+  if (y->shape[d - 2] != n || y->shape[d - 1] != m || x == y)
+    return fk_err_set(e, FK_EINTERNAL, "transpose: y must be a separate [.., %lld, %lld] tensor",
+                      (long long)n, (long long)m);
+  if (nn->kind == FK_NN_CPU) {
+    fk_nn_cpu_transpose(x->host, y->host, x->numel / (size_t)(m * n), (size_t)m, (size_t)n);
+    return FK_OK;
+  }
+  return fk_nn_vk_transpose(nn, x, y, (uint32_t)m, (uint32_t)n, e);
+}
+
 int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
   if (check_pair("warp", x, y, e) || same_dtype("warp", (const fk_tensor *[]){x, flow}, 2, e))
     return e->code;

@@ -129,6 +129,8 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
  * from channel dy: concatenation (several copies into one y) and slicing. */
 int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_tensor *y, int dy,
                         fk_err *e);
+/* y [B, N, M] = x [B, M, N] transposed per batch entry (x may be 2-d). */
+int fk_nn_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e);
 /* Bilinear backward warp, edge clamp: y(i, j) = x(i + flow_y, j + flow_x);
  * x [N, C, H, W], flow [N, 2, H, W] (x displacement first). */
 int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e);

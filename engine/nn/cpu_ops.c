@@ -269,3 +269,9 @@ void fk_nn_cpu_conv_transpose2d(const fk_nn_ct *g, const float *x, const float *
     free(acc);
   }
 }
+
+void fk_nn_cpu_transpose(const float *x, float *y, size_t b, size_t m, size_t n) {
+  for (size_t z = 0; z < b; z++)
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < n; j++) y[(z * n + j) * m + i] = x[(z * m + i) * n + j];
+}

@@ -70,7 +70,11 @@ typedef struct fk_nn_ct {
 void fk_nn_cpu_conv_transpose2d(const fk_nn_ct *g, const float *x, const float *w,
                                 const float *bias, float *y);
 
+void fk_nn_cpu_transpose(const float *x, float *y, size_t b, size_t m, size_t n);
+
 /* Vulkan kernels (vk_ops.c). */
+int fk_nn_vk_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t m, uint32_t n,
+                       fk_err *e);
 int fk_nn_vk_conv_transpose2d(fk_nn *nn, const fk_nn_ct *g, const fk_tensor *x, const fk_tensor *w,
                               const fk_tensor *bias, fk_tensor *y, fk_err *e);
 int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,

@@ -245,6 +245,19 @@ int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t
                   gy, 1, e);
 }
 
+int fk_nn_vk_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t m, uint32_t n,
+                       fk_err *e) {
+  char nm[64];
+  struct {
+    uint32_t total, m, n;
+  } push = {(uint32_t)x->numel, m, n};
+  uint32_t spec[3] = {WG, 1, 1}, gx, gy;
+  grid_1d(nn, x->numel, &gx, &gy);
+  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+  return dispatch(nn, var(x, "transpose", nm, sizeof nm), spec, 3, b, 2, &push, sizeof push, gx, gy,
+                  1, e);
+}
+
 int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {
   char nm[64];
   struct {

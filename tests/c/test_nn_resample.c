@@ -78,6 +78,25 @@ int main(void) {
       fk_tensor_free(ta), fk_tensor_free(tb), fk_tensor_free(tc), fk_tensor_free(ts);
     }
   }
+  /* Transpose: exact on both backends, batched and 2-d. */
+  {
+    float x[2 * 5 * 7], y[2 * 5 * 7];
+    for (int i = 0; i < 70; i++) x[i] = test_rand(-1, 1);
+    fk_nn *nns[2] = {cpu, gpu};
+    for (int d = 0; d < 2; d++) {
+      fk_tensor *tx = test_tensor(nns[d], 3, (int64_t[]){2, 5, 7}, x);
+      fk_tensor *ty = test_tensor(nns[d], 3, (int64_t[]){2, 7, 5}, NULL);
+      CHECK(!fk_nn_transpose(nns[d], tx, ty, &e), "transpose: %s", e.msg);
+      fk_tensor_read(ty, y, &e);
+      int bad = 0;
+      for (int b = 0; b < 2; b++)
+        for (int i = 0; i < 5; i++)
+          for (int j = 0; j < 7; j++) bad += y[(b * 7 + j) * 5 + i] != x[(b * 5 + i) * 7 + j];
+      CHECK(bad == 0, "%s transpose: %d wrong", d ? "gpu" : "cpu", bad);
+      CHECK(fk_nn_transpose(nns[d], tx, tx, &e) != FK_OK, "in-place transpose refused");
+      fk_tensor_free(tx), fk_tensor_free(ty);
+    }
+  }
   /* Warp: GPU against CPU with flows that leave the image; zero flow is
    * the identity. */
   {
