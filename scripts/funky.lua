@@ -9,14 +9,16 @@ recipe {
   name = "Funky Diffusion", version = "1.0", api = 1, author = "Funky Diffusion", license = "CC0",
   description = "Onset spectra as hashed noise fields, diffused with per-section prompts.",
   params = { audio = "demo", fps = 15, window = 0.05, size = 512, bins = 90, points = 320,
-             radius = 1.5, blur = 2, start = 0.5, seed = 7, colour = "rainbow", floor_db = -48 },
+             radius = 1.5, blur = 2, start = 0.5, seed = 7, colour = "rainbow", floor_db = -48,
+             model = "" },
 }
 
 local bins = funky.bins.log { count = params.bins, from = 10 }
 
 timeline {
   audio = params.audio, fps = params.fps, window = params.window,
-  size = { params.size, params.size }, seed = 42, sampler = "ddim", steps = 20,
+  size = { params.size, params.size }, seed = 42, sampler = "ddim", steps = 20, guidance = 7.5,
+  model = params.model, -- "" renders the noise-field preview
   sections = {
     { at = "0s", prompt = "iceland vista high res photo 4k cinematic lighting anamorphic 16mm" },
     { at = "16s", prompt = "hyperrealistic photography of an android moody fog cyberpunk" },

@@ -44,12 +44,10 @@ int fk_cli_render(int argc, char **argv) {
             r.video[0] ? " -> " : "", r.video);
     if (!r.model[0])
       fprintf(stderr, "funky: no model in the timeline, so these are the noise-field previews; "
-                      "models/README.md says how to add one\n");
+                      "diffuse them with --set model=models/sd15.safetensors (a Stable "
+                      "Diffusion 1.x/2.x checkpoint; models/README.md)\n");
     else
-      fprintf(stderr,
-              "funky: the timeline names model '%s', but this version renders the "
-              "noise-field previews only (diffusion is not built yet)\n",
-              r.model);
+      fprintf(stderr, "funky: diffused with %s\n", r.model);
   }
   free(sets);
   return e.code ? fk_cli_fail(&e) : 0;

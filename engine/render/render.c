@@ -148,11 +148,28 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   int input_fn = lua_gettop(L);
   fk_progress prog;
   fk_progress_start(&prog, last - first, stem, o->quiet);
+  lua_getfield(L, plan, "diffuse");
+  int diffuse_fn = lua_gettop(L);
   for (size_t k = first; k < last; k++) {
-    lua_pushvalue(L, frame_fn);
     lua_pushvalue(L, input_fn);
     lua_pushinteger(L, (lua_Integer)k);
-    if (fk_lua_pcall(L, 1, 1, e) || fk_lua_pcall(L, 1, 1, e)) return e->code;
+    if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+    int f = lua_gettop(L);
+    lua_pushvalue(L, frame_fn);
+    lua_pushvalue(L, f);
+    if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+    if (lua_isfunction(L, diffuse_fn)) { /* a model: diffuse the init image */
+      if (!lua_istable(L, -1)) {
+        lua_newtable(L);
+        lua_insert(L, -2);
+        lua_setfield(L, -2, "init");
+      }
+      lua_pushvalue(L, diffuse_fn);
+      lua_insert(L, -2);
+      lua_pushvalue(L, f);
+      lua_insert(L, -2);
+      if (fk_lua_pcall(L, 2, 1, e)) return e->code;
+    }
     fk_image *img = frame_image(L, k, e);
     if (!img) return e->code;
     if (img->w != (int)w || img->h != (int)h)
@@ -163,7 +180,7 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     snprintf(name, sizeof name, "%06zu.png", k);
     if (fk_path_join(path, sizeof path, frames_dir, name, e) || fk_image_save_png(img, path, e))
       return e->code;
-    lua_settop(L, input_fn);
+    lua_settop(L, diffuse_fn);
     /* Image pixels live outside Lua's heap, so its GC cannot see their
      * weight: collect every frame to keep memory flat over long songs. */
     lua_gc(L, LUA_GCCOLLECT, 0);

@@ -138,6 +138,31 @@ function M.plan()
       bar_phase = feats.bar_phase[i], tempo = ctx.tempo,
     }
   end
+  if tl.model and tl.model ~= "" then
+    if type(tl.model) ~= "string" then fail("timeline: model must be the path of a model", 1) end
+    local sd
+    --- Diffuses frame f's init image with the timeline's model: per-frame
+    --- values from frame(f)'s result win over the section's, the section's
+    --- over the timeline's.
+    function plan.diffuse(f, out)
+      sd = sd or funky_native.sd.load(tl.model, { device = tl.device })
+      local sec = f.section or {}
+      local function pick(k, default)
+        if out[k] ~= nil then return out[k] end
+        if sec[k] ~= nil then return sec[k] end
+        if tl[k] ~= nil then return tl[k] end
+        return default
+      end
+      local img = sd:img2img {
+        init = out.init, prompt = pick("prompt", ""), negative = pick("negative", ""),
+        strength = pick("start_schedule", 0.5), steps = pick("steps", 20),
+        guidance = pick("guidance", 7.5), sampler = pick("sampler", "ddim"),
+        seed = pick("seed", 0), frame = f.index, weighting = pick("weighting", "a1111"),
+        clip_skip = pick("clip_skip", 0),
+      }
+      return img
+    end
+  end
   return plan
 end
 
