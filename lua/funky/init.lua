@@ -4,4 +4,5 @@ local funky = {}
 for k, v in pairs(native) do funky[k] = v end
 funky.recipe = require "funky.recipe"
 funky.time = require "funky.time"
+funky.schedule = require "funky.schedule"
 return funky
