@@ -8,8 +8,9 @@
 int fk_cli_render(int argc, char **argv) {
   fk_render_opts o = {.first = -1, .last = -1};
   const char **sets = calloc((size_t)argc + 1, sizeof *sets);
+  const char **allow = calloc((size_t)argc + 1, sizeof *allow);
   fk_err e = {0};
-  if (!sets) return fk_cli_fail(&(fk_err){FK_EINTERNAL, "out of memory"});
+  if (!sets || !allow) return fk_cli_fail(&(fk_err){FK_EINTERNAL, "out of memory"});
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     int has_value = i + 1 < argc;
@@ -25,6 +26,10 @@ int fk_cli_render(int argc, char **argv) {
       o.quiet = 1;
     } else if (!strcmp(a, "--no-video")) {
       o.no_video = 1;
+    } else if (!strcmp(a, "--trust")) {
+      o.trusted = 1;
+    } else if (!strcmp(a, "--allow") && has_value) {
+      allow[o.n_allow++] = argv[++i];
     } else if (a[0] == '-' && a[1]) {
       fk_err_set(&e, FK_EUSER, "render: unknown or incomplete option '%s'; see funky --help", a);
       break;
@@ -38,6 +43,7 @@ int fk_cli_render(int argc, char **argv) {
   if (!e.code && !o.recipe)
     fk_err_set(&e, FK_EUSER, "render: give a recipe, e.g. funky render scripts/funky.lua");
   o.sets = sets;
+  o.allow = allow;
   fk_render_result r;
   if (!e.code && fk_render(&o, &r, &e) == FK_OK) {
     fprintf(stderr, "funky: %zu frames in %.1f s%s%s\n", r.frames, r.seconds,
@@ -50,5 +56,6 @@ int fk_cli_render(int argc, char **argv) {
       fprintf(stderr, "funky: diffused with %s\n", r.model);
   }
   free(sets);
+  free(allow);
   return e.code ? fk_cli_fail(&e) : 0;
 }

@@ -43,13 +43,24 @@ typedef struct fk_lua_song {
 } fk_lua_song;
 
 /* Per-state context, kept in the registry (no global mutable state). */
+#define FK_LUA_MAX_ROOTS 16
 typedef struct fk_lua_ctx {
   int internal_error; /* set when an internal (exit status 2) error was raised */
-  int trusted;        /* --trust: sandbox lifted (issue 6 fills the sandbox in) */
-  char script_dir[4096];
+  /* the sandbox (sandbox.c): off for `funky run` and --trust */
+  int sandboxed;
+  int depth;           /* nesting of fk_lua_pcall, to reset the budget per entry */
+  double budget, used; /* instructions per call from C */
+  size_t mem_limit;    /* bytes of Lua heap */
+  int killed;          /* over budget: every further instruction raises */
+  char kill_msg[256];
+  char read_roots[FK_LUA_MAX_ROOTS][4096]; /* real paths readable under */
+  int n_read_roots;
+  char write_root[4096]; /* real path writable under ("" = nowhere) */
 } fk_lua_ctx;
 
 fk_lua_ctx *fk_lua_ctx_get(lua_State *L);
+/* Caps the Lua heap of L (Lua 5.4; LuaJIT's is watched by the sandbox). */
+void fk_lua_set_heap_limit(lua_State *L, size_t bytes);
 
 /* Raises e's message as a Lua error (with the caller's position). */
 int fk_lua_raise(lua_State *L, const fk_err *e);
@@ -148,6 +159,28 @@ int fk_lua_open_tensor(lua_State *L);
 int fk_lua_open_sd(lua_State *L);
 /* Adds song:features{...} to the song class (l_features.c). */
 void fk_lua_features_register(lua_State *L);
+
+/* The recipe sandbox. Scripts loaded with fk_lua_run_file after this see
+ * only base/string/table/math/utf8 and the funky modules, text chunks
+ * only; an instruction budget per call from C ends runaway loops (a pcall
+ * cannot swallow it) and the heap has a limit. read_roots and write_root
+ * are folders (need not exist yet for writes). */
+typedef struct fk_lua_sandbox_opts {
+  double instructions; /* per call from C; 0: default 2e9 */
+  size_t memory;       /* bytes; 0: default 2 GiB */
+  const char *read_roots[FK_LUA_MAX_ROOTS];
+  int n_read_roots;
+  const char *write_root;
+} fk_lua_sandbox_opts;
+int fk_lua_sandbox(lua_State *L, const fk_lua_sandbox_opts *o, fk_err *e);
+/* Raises a Lua error unless the sandbox allows reading (write = 0) or
+ * writing path. Call before opening any file for a script. */
+void fk_lua_check_path(lua_State *L, const char *path, int write);
+/* Pushes the script's global `name` (from the sandbox's environment when
+ * sandboxed). */
+void fk_lua_script_global(lua_State *L, const char *name);
+/* luaL_loadfile for a script in the sandbox (text only, its environment). */
+int fk_lua_sandbox_load(lua_State *L, const char *path);
 
 /* Creates a state with the standard libraries and `require "funky"`. */
 lua_State *fk_lua_new_state(fk_err *e);

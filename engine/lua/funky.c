@@ -3,6 +3,8 @@
  * half is embedded in the binary; FUNKY_LUA_DEV=1 loads it from the source
  * tree's lua/ folder instead (or from $FUNKY_LUA_DIR), for iterating without
  * rebuilding. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,8 +95,47 @@ static void add_searcher(lua_State *L) {
   lua_pop(L, 2);
 }
 
+#ifndef FUNKY_LUAJIT
+/* Lua 5.4 heap accounting, so the sandbox can cap a recipe's memory. */
+typedef struct heap {
+  size_t used, limit;
+} heap;
+
+static void *heap_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  heap *h = ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    h->used -= old;
+    return NULL;
+  }
+  if (nsize > old && h->used - old + nsize > h->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p) h->used = h->used - old + nsize;
+  return p;
+}
+#endif
+
+#ifndef FUNKY_LUAJIT
+static int panic(lua_State *L) {
+  const char *msg = lua_tostring(L, -1);
+  fprintf(stderr, "funky: unprotected Lua error (a bug): %s\n", msg ? msg : "?");
+  return 0; /* Lua aborts */
+}
+#endif
+
 lua_State *fk_lua_new_state(fk_err *e) {
+#ifdef FUNKY_LUAJIT
   lua_State *L = luaL_newstate();
+#else
+  heap *h = calloc(1, sizeof *h);
+  if (h) h->limit = SIZE_MAX;
+  lua_State *L = h ? lua_newstate(heap_alloc, h) : NULL;
+  if (!L)
+    free(h);
+  else
+    lua_atpanic(L, panic);
+#endif
   if (!L) {
     fk_err_set(e, FK_EINTERNAL, "cannot create a Lua state (out of memory)");
     return NULL;
@@ -105,8 +146,26 @@ lua_State *fk_lua_new_state(fk_err *e) {
   return L;
 }
 
+void fk_lua_set_heap_limit(lua_State *L, size_t bytes) {
+#ifndef FUNKY_LUAJIT
+  void *h;
+  lua_getallocf(L, &h);
+  ((heap *)h)->limit = bytes;
+#else
+  (void)L, (void)bytes; /* LuaJIT: the sandbox's hook watches the heap instead */
+#endif
+}
+
 void fk_lua_close_state(lua_State *L) {
-  if (L) lua_close(L);
+  if (!L) return;
+#ifndef FUNKY_LUAJIT
+  void *h;
+  lua_getallocf(L, &h);
+  lua_close(L);
+  free(h);
+#else
+  lua_close(L);
+#endif
 }
 
 static int traceback(lua_State *L) {
@@ -120,12 +179,27 @@ static int traceback(lua_State *L) {
 }
 
 int fk_lua_pcall(lua_State *L, int nargs, int nresults, fk_err *e) {
+  fk_lua_ctx *c = fk_lua_ctx_get(L);
   int base = lua_gettop(L) - nargs;
   lua_pushcfunction(L, traceback);
   lua_insert(L, base);
+  if (c->depth++ == 0) c->used = 0; /* the instruction budget is per call from C */
   int rc = lua_pcall(L, nargs, nresults, base);
+  c->depth--;
   lua_remove(L, base);
   if (rc == 0) return FK_OK;
+  if (c->killed) {
+    lua_pop(L, 1);
+    fk_err_set(e, FK_EUSER, "%s", c->kill_msg);
+    return FK_EUSER;
+  }
+  if (rc == LUA_ERRMEM && c->sandboxed) {
+    lua_pop(L, 1);
+    return fk_err_set(e, FK_EUSER,
+                      "recipe sandbox: the recipe's Lua heap would grow over %zu MB; run your own "
+                      "scripts with --trust to lift the limit",
+                      c->mem_limit >> 20);
+  }
   const char *msg = lua_tostring(L, -1);
   int code = rc == LUA_ERRMEM || fk_lua_ctx_get(L)->internal_error ? FK_EINTERNAL : FK_EUSER;
   fk_err_set(e, code, "%s", msg ? msg : "unknown Lua error");
@@ -142,7 +216,7 @@ int fk_lua_run_file(lua_State *L, const char *path, int argc, char **argv, fk_er
     lua_rawseti(L, -2, i + 1);
   }
   lua_setglobal(L, "arg");
-  if (luaL_loadfile(L, path) != 0) {
+  if ((fk_lua_ctx_get(L)->sandboxed ? fk_lua_sandbox_load(L, path) : luaL_loadfile(L, path)) != 0) {
     const char *msg = lua_tostring(L, -1);
     fk_err_set(e, FK_EUSER, "%s", msg ? msg : path);
     lua_pop(L, 1);

@@ -32,6 +32,7 @@ static int push_demo(lua_State *L, double bpm, double seconds, int rate, int64_t
 /* funky.audio.load(path): "demo" is the built-in demo track. */
 static int audio_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  if (strcmp(path, "demo")) fk_lua_check_path(L, path, 0);
   if (!strcmp(path, "demo")) return push_demo(L, FK_DEMO_BPM, FK_DEMO_SECONDS, FK_DEMO_RATE, 1);
   fk_lua_song *s = new_song(L);
   fk_err e = {0};
@@ -98,6 +99,7 @@ static int song_frames(lua_State *L) {
 static int song_save(lua_State *L) {
   fk_song *song = check_song(L, 1);
   const char *path = luaL_checkstring(L, 2);
+  fk_lua_check_path(L, path, 1);
   const char *fmt = luaL_optstring(L, 3, "pcm16");
   if (strcmp(fmt, "pcm16") && strcmp(fmt, "float"))
     luaL_argerror(L, 3, "format must be \"pcm16\" or \"float\"");

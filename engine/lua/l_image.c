@@ -89,6 +89,7 @@ static int image_new(lua_State *L) {
 
 static int image_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  fk_lua_check_path(L, path, 0);
   fk_image img;
   fk_err e = {0};
   if (fk_image_load(path, &img, &e)) return fk_lua_raise(L, &e);
@@ -141,6 +142,7 @@ static int m_copy(lua_State *L) {
 static int m_save(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   const char *path = luaL_checkstring(L, 2);
+  fk_lua_check_path(L, path, 1);
   fk_err e = {0};
   if (fk_image_save_png(img, path, &e)) return fk_lua_raise(L, &e);
   lua_pushboolean(L, 1);
@@ -151,6 +153,7 @@ static int m_save(lua_State *L) {
 static int m_save_raw(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   const char *path = luaL_checkstring(L, 2);
+  fk_lua_check_path(L, path, 1);
   fk_err e = {0};
   if (fk_file_write_atomic(path, img->px, (size_t)img->w * (size_t)img->h * 3 * sizeof(float), &e))
     return fk_lua_raise(L, &e);

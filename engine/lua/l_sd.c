@@ -56,6 +56,7 @@ static fk_clip_text *text_encoder(lua_State *L, fk_lua_sd *s) {
 /* funky.sd.load(path [, {device = "vulkan"|"cpu", f16 = bool}]) */
 static int sd_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
+  fk_lua_check_path(L, path, 0);
   int t = lua_istable(L, 2) ? 2 : 0;
   const char *dev = fk_lua_str_field(L, t, 2, "device", "vulkan");
   if (strcmp(dev, "vulkan") && strcmp(dev, "cpu"))

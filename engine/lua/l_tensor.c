@@ -53,6 +53,7 @@ static int t_numel(lua_State *L) {
 static int t_save(lua_State *L) {
   fk_lua_tensor *t = fk_lua_tensor_check(L, 1);
   const char *path = luaL_checkstring(L, 2), *name = luaL_optstring(L, 3, "tensor");
+  fk_lua_check_path(L, path, 1);
   fk_st_desc d = {name, FK_ST_F32, t->ndim, t->shape, t->v};
   fk_err e = {0};
   if (fk_st_write(path, &d, 1, NULL, 0, &e)) return fk_lua_raise(L, &e);
@@ -141,6 +142,7 @@ static int t_tostring(lua_State *L) {
 /* funky.tensor.load(file, name): any float or integer tensor, as float32. */
 static int t_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
+  fk_lua_check_path(L, path, 0);
   fk_err e = {0};
   fk_st_file *f;
   if (fk_st_open(path, &f, &e)) return fk_lua_raise(L, &e);

@@ -60,6 +60,10 @@ static int prepare_state(lua_State *L, const fk_render_opts *o, fk_err *e) {
   lua_setglobal(L, "recipe");
   lua_getfield(L, -1, "timeline");
   lua_setglobal(L, "timeline");
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "funky");
+  if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+  lua_setglobal(L, "funky"); /* recipes see `funky` with or without the sandbox */
   return FK_OK;
 }
 
@@ -103,11 +107,38 @@ static int write_audio(const fk_song *song, double fps, size_t first, size_t cou
   return fk_audio_save_wav(&view, path, 0, e);
 }
 
+/* Recipes run sandboxed unless --trust: they read under their own folder,
+ * ./models, --allow folders and files named by --set values; they write
+ * under the output folder. */
+static int sandbox(lua_State *L, const fk_render_opts *o, const char *out_dir, fk_err *e) {
+  if (o->trusted) return FK_OK;
+  fk_lua_sandbox_opts so = {.write_root = out_dir};
+  char recipe_dir[4096];
+  fk_path_dir(o->recipe, recipe_dir, sizeof recipe_dir);
+  so.read_roots[so.n_read_roots++] = recipe_dir;
+  if (fk_file_exists("models")) so.read_roots[so.n_read_roots++] = "models";
+  for (size_t i = 0; i < o->n_allow && so.n_read_roots < FK_LUA_MAX_ROOTS; i++)
+    so.read_roots[so.n_read_roots++] = o->allow[i];
+  for (size_t i = 0; i < o->n_sets && so.n_read_roots < FK_LUA_MAX_ROOTS; i++) {
+    const char *v = strchr(o->sets[i], '=');
+    if (v && v[1] && fk_file_exists(v + 1)) so.read_roots[so.n_read_roots++] = v + 1;
+  }
+  return fk_lua_sandbox(L, &so, e);
+}
+
 static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, fk_err *e) {
   char stem[256], out_dir[4096], frames_dir[4200], path[4300];
+  fk_path_stem(o->recipe, stem, sizeof stem);
+  if (o->out_dir)
+    snprintf(out_dir, sizeof out_dir, "%s", o->out_dir);
+  else
+    snprintf(out_dir, sizeof out_dir, "out/%s", stem);
+  if (fk_path_join(frames_dir, sizeof frames_dir, out_dir, "frames", e) ||
+      fk_file_mkdirs(frames_dir, e))
+    return e->code;
   if (prepare_state(L, o, e)) return e->code;
   int recipe_mod = lua_gettop(L);
-  if (fk_lua_run_file(L, o->recipe, 0, NULL, e)) return e->code;
+  if (sandbox(L, o, out_dir, e) || fk_lua_run_file(L, o->recipe, 0, NULL, e)) return e->code;
 
   lua_getfield(L, recipe_mod, "plan");
   if (fk_lua_pcall(L, 0, 1, e)) return e->code;
@@ -128,20 +159,12 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   lua_getfield(L, -1, "model");
   if (lua_isstring(L, -1)) snprintf(r->model, sizeof r->model, "%s", lua_tostring(L, -1));
   lua_settop(L, plan);
-  lua_getglobal(L, "frame");
+  fk_lua_script_global(L, "frame");
   if (!lua_isfunction(L, -1))
     return fk_err_set(e, FK_EUSER, "%s defines no function frame(f); add one that returns an image",
                       o->recipe);
   int frame_fn = lua_gettop(L);
 
-  fk_path_stem(o->recipe, stem, sizeof stem);
-  if (o->out_dir)
-    snprintf(out_dir, sizeof out_dir, "%s", o->out_dir);
-  else
-    snprintf(out_dir, sizeof out_dir, "out/%s", stem);
-  if (fk_path_join(frames_dir, sizeof frames_dir, out_dir, "frames", e) ||
-      fk_file_mkdirs(frames_dir, e))
-    return e->code;
   fk_file_clean_temps(frames_dir);
 
   lua_getfield(L, plan, "input");
