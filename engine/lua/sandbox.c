@@ -234,16 +234,15 @@ void fk_lua_check_path(lua_State *L, const char *path, int write) {
   char real[PATH_MAX], dir[PATH_MAX];
   /* a file to be written need not exist: resolve its folder */
   if (!realpath(path, real)) {
+    if (!write) return; /* nothing to read there: the open will say so */
     const char *slash = strrchr(path, '/');
     size_t n = slash ? (size_t)(slash - path) : 1;
     if (n >= sizeof dir) n = sizeof dir - 1;
     memcpy(dir, slash ? path : ".", n);
     dir[n] = 0;
     if (slash == path) snprintf(dir, sizeof dir, "/");
-    if (!realpath(dir, real)) {
-      if (!write) return; /* the open itself will say it does not exist */
+    if (!realpath(dir, real))
       luaL_error(L, "sandbox: cannot write '%s': its folder does not exist", path);
-    }
     size_t l = strlen(real);
     snprintf(real + l, sizeof real - l, "/%s", slash ? slash + 1 : path);
   }
