@@ -46,8 +46,8 @@ int fk_cli_render(int argc, char **argv) {
   o.allow = allow;
   fk_render_result r;
   if (!e.code && fk_render(&o, &r, &e) == FK_OK) {
-    fprintf(stderr, "funky: %zu frames in %.1f s%s%s\n", r.frames, r.seconds,
-            r.video[0] ? " -> " : "", r.video);
+    fprintf(stderr, "funky: %zu frames (%zu from the frame cache) in %.1f s%s%s\n", r.frames,
+            r.cached, r.seconds, r.video[0] ? " -> " : "", r.video);
     if (!r.model[0])
       fprintf(stderr, "funky: no model in the timeline, so these are the noise-field previews; "
                       "diffuse them with --set model=models/sd15.safetensors (a Stable "

@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/file.h"
+#include "core/hash.h"
 #include "lua/fk_lua.h"
 #include "render/mux.h"
 #include "render/progress.h"
@@ -126,6 +128,82 @@ static int sandbox(lua_State *L, const fk_render_opts *o, const char *out_dir, f
   return fk_lua_sandbox(L, &so, e);
 }
 
+/* ---- the frame cache ----------------------------------------------------
+ * Frame k's key hashes the settings string plan.settings gives (frame
+ * index, frame(f)'s overrides, section, timeline), the init image's pixels,
+ * the model's identity and the engine version. It is written beside the
+ * frame (NNNNNN.key) after the frame itself, both atomically: a frame with
+ * a missing or different key is rendered again, so a render killed at any
+ * point resumes without a lost, duplicated or half-written frame. */
+
+/* The model's identity: size, mtime and its first and last 64 KiB (the
+ * header and the tail): cheap for multi-GB files, and a replaced or
+ * re-converted model changes it. */
+static int model_identity(const char *path, uint64_t *id, fk_err *e) {
+  struct stat st;
+  if (stat(path, &st) != 0) return FK_OK; /* loading it will report the problem */
+  uint64_t h = fk_hash3((uint64_t)st.st_size, (uint64_t)st.st_mtime, (uint64_t)st.st_mtim.tv_nsec);
+  if (S_ISREG(st.st_mode)) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return fk_err_set(e, FK_EUSER, "cannot read model '%s'", path);
+    unsigned char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf, fp);
+    h = fk_hash_bytes(buf, n, h);
+    if (st.st_size > (off_t)sizeof buf && fseeko(fp, -(off_t)sizeof buf, SEEK_END) == 0) {
+      n = fread(buf, 1, sizeof buf, fp);
+      h = fk_hash_bytes(buf, n, h);
+    }
+    fclose(fp);
+  }
+  *id = h;
+  return FK_OK;
+}
+
+/* Key of the frame whose frame(f) result is at the top of the stack. */
+static int frame_key(lua_State *L, int settings_fn, int f, uint64_t model_id, char *key, size_t k,
+                     fk_err *e) {
+  int out = lua_gettop(L);
+  lua_pushvalue(L, settings_fn);
+  lua_pushvalue(L, f);
+  lua_pushvalue(L, out);
+  if (fk_lua_pcall(L, 2, 1, e)) return e->code;
+  size_t len;
+  const char *s = lua_tolstring(L, -1, &len);
+  uint64_t h = fk_hash_bytes(FUNKY_VERSION, strlen(FUNKY_VERSION), model_id);
+  h = fk_hash_bytes(s ? s : "", s ? len : 0, h);
+  lua_pop(L, 1);
+  lua_pushvalue(L, out);
+  fk_image *img = frame_image(L, k, e);
+  if (!img) return e->code;
+  h = fk_hash_bytes(img->px, (size_t)img->w * (size_t)img->h * 3 * sizeof(float), h);
+  lua_pop(L, 1);
+  snprintf(key, 40, "%016llx", (unsigned long long)h);
+  return FK_OK;
+}
+
+static void key_path(const char *png, char *out, size_t n) {
+  size_t l = strlen(png);
+  snprintf(out, n, "%.*s.key", (int)(l > 4 ? l - 4 : l), png);
+}
+
+static int cached(const char *png, const char *key) {
+  char kp[4400], have[64] = "";
+  key_path(png, kp, sizeof kp);
+  if (!fk_file_exists(png)) return 0;
+  FILE *fp = fopen(kp, "r");
+  if (!fp) return 0;
+  size_t n = fread(have, 1, sizeof have - 1, fp);
+  fclose(fp);
+  have[n] = 0;
+  return !strcmp(have, key);
+}
+
+static int save_key(const char *png, const char *key, fk_err *e) {
+  char kp[4400];
+  key_path(png, kp, sizeof kp);
+  return fk_file_write_atomic(kp, key, strlen(key), e);
+}
+
 static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, fk_err *e) {
   char stem[256], out_dir[4096], frames_dir[4200], path[4300];
   fk_path_stem(o->recipe, stem, sizeof stem);
@@ -171,6 +249,10 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   int input_fn = lua_gettop(L);
   fk_progress prog;
   fk_progress_start(&prog, last - first, stem, o->quiet);
+  lua_getfield(L, plan, "settings");
+  int settings_fn = lua_gettop(L);
+  uint64_t model_id = 0;
+  if (r->model[0] && model_identity(r->model, &model_id, e)) return e->code;
   lua_getfield(L, plan, "diffuse");
   int diffuse_fn = lua_gettop(L);
   for (size_t k = first; k < last; k++) {
@@ -181,6 +263,17 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     lua_pushvalue(L, frame_fn);
     lua_pushvalue(L, f);
     if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+    char name[32], key[40];
+    snprintf(name, sizeof name, "%06zu.png", k);
+    if (fk_path_join(path, sizeof path, frames_dir, name, e) ||
+        frame_key(L, settings_fn, f, model_id, key, k, e))
+      return e->code;
+    if (cached(path, key)) { /* the same inputs made this frame already */
+      r->cached++;
+      lua_settop(L, diffuse_fn);
+      fk_progress_step(&prog);
+      continue;
+    }
     if (lua_isfunction(L, diffuse_fn)) { /* a model: diffuse the init image */
       if (!lua_istable(L, -1)) {
         lua_newtable(L);
@@ -199,10 +292,7 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
       return fk_err_set(e, FK_EUSER,
                         "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
                         img->w, img->h, (int)w, (int)h);
-    char name[32];
-    snprintf(name, sizeof name, "%06zu.png", k);
-    if (fk_path_join(path, sizeof path, frames_dir, name, e) || fk_image_save_png(img, path, e))
-      return e->code;
+    if (fk_image_save_png(img, path, e) || save_key(path, key, e)) return e->code;
     lua_settop(L, diffuse_fn);
     /* Image pixels live outside Lua's heap, so its GC cannot see their
      * weight: collect every frame to keep memory flat over long songs. */

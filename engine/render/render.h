@@ -21,7 +21,8 @@ typedef struct fk_render_opts {
 } fk_render_opts;
 
 typedef struct fk_render_result {
-  size_t frames;    /* frames written */
+  size_t frames;    /* frames in the range */
+  size_t cached;    /* of which the frame cache already had */
   double seconds;   /* wall time of the frame loop */
   char video[4096]; /* path of the video, "" if none */
   char model[1024]; /* the timeline's model, "" if none */

@@ -138,6 +138,34 @@ function M.plan()
       bar_phase = feats.bar_phase[i], tempo = ctx.tempo,
     }
   end
+  --- Everything besides the init image that decides frame f's output, as
+  --- one canonical string (sorted keys, exact numbers): the frame cache's
+  --- key hashes it with the init image's pixels.
+  function plan.settings(f, out)
+    local parts, seen = {}, {}
+    local function put(v)
+      local t = type(v)
+      if t == "number" then parts[#parts + 1] = ("%.17g"):format(v)
+      elseif t == "string" then parts[#parts + 1] = ("%q"):format(v)
+      elseif t == "boolean" then parts[#parts + 1] = tostring(v)
+      elseif t == "table" and not seen[v] then
+        seen[v] = true
+        local keys = {}
+        for k, x in pairs(v) do
+          local tx = type(x)
+          if (type(k) == "string" or type(k) == "number") and tx ~= "function" and tx ~= "userdata" then
+            keys[#keys + 1] = k
+          end
+        end
+        table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+        parts[#parts + 1] = "{"
+        for _, k in ipairs(keys) do parts[#parts + 1] = tostring(k) .. "="; put(v[k]) end
+        parts[#parts + 1] = "}"
+      end
+    end
+    put { frame = f.index, out = out, section = f.section, timeline = tl }
+    return table.concat(parts, " ")
+  end
   if tl.model and tl.model ~= "" then
     if type(tl.model) ~= "string" then fail("timeline: model must be the path of a model", 1) end
     local sd
