@@ -8,9 +8,21 @@ local funky = require "funky"
 recipe {
   name = "Funky Diffusion", version = "1.0", api = 1, author = "Funky Diffusion", license = "CC0",
   description = "Onset spectra as hashed noise fields, diffused with per-section prompts.",
-  params = { audio = "demo", fps = 15, window = 0.05, size = 512, bins = 90, points = 320,
-             radius = 1.5, blur = 2, start = 0.5, seed = 7, colour = "rainbow", floor_db = -48,
-             model = "" },
+  params = {
+    audio = { "demo", type = "path", doc = "the song: a file, or demo for the built-in track" },
+    fps = { 15, min = 1, max = 60, doc = "frames per second" },
+    window = { 0.05, min = 0.005, max = 1, doc = "onset window at the start of each frame, s" },
+    size = { 512, min = 64, max = 2048, doc = "frame width and height, pixels" },
+    bins = { 90, min = 1, max = 1024, doc = "log-spaced FFT bins" },
+    points = { 320, min = 1, max = 10000, doc = "noise points per bin" },
+    radius = { 1.5, min = 0, max = 64, doc = "point radius, pixels" },
+    blur = { 2, min = 0, max = 64, doc = "Gaussian blur sigma, pixels" },
+    start = { 0.5, min = 0.01, max = 1, doc = "start_schedule (img2img strength)" },
+    seed = { 7, doc = "noise placement seed" },
+    colour = { "rainbow", choices = { "rainbow", "fire", "ice", "mono" }, doc = "hue by bin" },
+    floor_db = { -48, min = -120, max = -1, doc = "magnitudes below this are black, dB" },
+    model = { "", type = "path", doc = "a Stable Diffusion checkpoint; empty renders the preview" },
+  },
 }
 
 local bins = funky.bins.log { count = params.bins, from = 10 }

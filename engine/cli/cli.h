@@ -11,6 +11,7 @@ int fk_cli_bench(int argc, char **argv);
 int fk_cli_info(int argc, char **argv);
 int fk_cli_info_model(const char *path);
 int fk_cli_model(int argc, char **argv);
+int fk_cli_recipe(int argc, char **argv);
 /* Prints "funky: <message>" and returns the exit status for e. */
 int fk_cli_fail(const fk_err *e);
 

@@ -17,6 +17,9 @@ static const char USAGE[] =
     "      Recipes run sandboxed: no io/os/package/debug, reads under the recipe's folder,\n"
     "      ./models, --allow folders and files named by --set; writes under DIR; an\n"
     "      instruction and a memory budget. --trust lifts all of it for your own scripts.\n"
+    "  recipe info RECIPE.lua [--trust]\n"
+    "      the recipe's name, version, author, licence, description and parameters\n"
+    "      (type, default, allowed values) for --set\n"
     "  run FILE.lua [args...]\n"
     "      run a Lua file with the funky modules (require \"funky\"); args in `arg` and `...`\n"
     "  info --gpu\n"
@@ -76,6 +79,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "bench")) return fk_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "info")) return fk_cli_info(argc - 2, argv + 2);
   if (!strcmp(cmd, "model")) return fk_cli_model(argc - 2, argv + 2);
+  if (!strcmp(cmd, "recipe")) return fk_cli_recipe(argc - 2, argv + 2);
   fprintf(stderr, "funky: unknown command '%s'; see funky --help\n", cmd);
   return 1;
 }

@@ -338,6 +338,33 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   return FK_OK;
 }
 
+static int info_in(lua_State *L, const fk_render_opts *o, char *out, size_t n, fk_err *e) {
+  char tmp[] = "/tmp/funky-info-XXXXXX";
+  if (!mkdtemp(tmp)) return fk_err_set(e, FK_EINTERNAL, "cannot make a temporary folder");
+  int rc = prepare_state(L, o, e);
+  int recipe_mod = lua_gettop(L);
+  if (!rc) rc = sandbox(L, o, tmp, e);
+  if (!rc) rc = fk_lua_run_file(L, o->recipe, 0, NULL, e);
+  if (!rc) {
+    lua_getfield(L, recipe_mod, "info");
+    rc = fk_lua_pcall(L, 0, 1, e);
+  }
+  if (!rc) snprintf(out, n, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+  rmdir(tmp);
+  return rc;
+}
+
+int fk_render_info(const fk_render_opts *o, char *out, size_t n, fk_err *e) {
+  if (!fk_file_exists(o->recipe))
+    return fk_err_set(e, FK_EUSER, "recipe '%s' not found; give the path of a .lua recipe",
+                      o->recipe);
+  lua_State *L = fk_lua_new_state(e);
+  if (!L) return e->code;
+  int rc = info_in(L, o, out, n, e);
+  fk_lua_close_state(L);
+  return rc;
+}
+
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e) {
   memset(r, 0, sizeof *r);
   if (!fk_file_exists(o->recipe))

@@ -29,6 +29,9 @@ typedef struct fk_render_result {
 } fk_render_result;
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);
+/* funky recipe info: runs the recipe's declarations (sandboxed unless
+ * o->trusted) and writes its metadata and parameter table into out. */
+int fk_render_info(const fk_render_opts *o, char *out, size_t n, fk_err *e);
 /* Parses "A:B", "A:" or ":B" into first/last (-1 for an open end). */
 int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e);
 

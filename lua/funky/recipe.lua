@@ -10,18 +10,51 @@ local M = { overrides = {}, declared = nil, timeline_decl = nil }
 
 local function fail(msg, level) error(msg, (level or 1) + 1) end
 
-local function convert(name, default, text)
-  local t = type(default)
-  if t == "number" then
+-- A parameter is a plain default (its type is the default's) or a typed
+-- declaration: { default, min = , max = } for numbers, { default, choices
+-- = {...} } for strings, { default, type = "path" } for files, with an
+-- optional doc = "...". spec() normalises both forms.
+local function spec(name, v)
+  if type(v) ~= "table" then return { default = v, kind = type(v) } end
+  local default = v[1]
+  if default == nil then default = v.default end
+  local kind = v.type or type(default)
+  if kind ~= "number" and kind ~= "string" and kind ~= "boolean" and kind ~= "path" then
+    fail(("recipe: parameter '%s' needs a default number, string, boolean or path"):format(name), 4)
+  end
+  return { default = default, kind = kind, min = v.min, max = v.max, choices = v.choices, doc = v.doc }
+end
+
+local function check(name, s, v, how)
+  local function bad(msg) fail(("%s: parameter '%s' %s"):format(how, name, msg), 5) end
+  if s.kind == "number" then
+    if type(v) ~= "number" then bad("is a number") end
+    if s.min and v < s.min then bad(("is at least %s, got %s"):format(s.min, v)) end
+    if s.max and v > s.max then bad(("is at most %s, got %s"):format(s.max, v)) end
+  elseif s.kind == "boolean" then
+    if type(v) ~= "boolean" then bad("is true or false") end
+  elseif type(v) ~= "string" then
+    bad("is a string")
+  elseif s.choices then
+    local ok = false
+    for _, c in ipairs(s.choices) do ok = ok or c == v end
+    if not ok then bad(("is one of %s, got %q"):format(table.concat(s.choices, ", "), v)) end
+  end
+  return v
+end
+
+local function convert(name, s, text)
+  local how = ("--set %s=%s"):format(name, text)
+  if s.kind == "number" then
     local v = tonumber(text)
-    if not v then fail(("--set %s=%s: parameter '%s' is a number"):format(name, text, name), 3) end
-    return v
-  elseif t == "boolean" then
+    if not v then fail(("%s: parameter '%s' is a number"):format(how, name), 4) end
+    return check(name, s, v, how)
+  elseif s.kind == "boolean" then
     if text == "true" or text == "1" then return true end
     if text == "false" or text == "0" then return false end
-    fail(("--set %s=%s: parameter '%s' is true or false"):format(name, text, name), 3)
+    fail(("%s: parameter '%s' is true or false"):format(how, name), 4)
   end
-  return text
+  return check(name, s, text, how)
 end
 
 --- Declares the recipe: name, version, api, author, license, description, params.
@@ -32,21 +65,50 @@ function M.recipe(t)
   if t.api ~= nil and t.api ~= 1 then
     fail(("recipe '%s' needs API %s; this engine speaks API 1"):format(t.name, tostring(t.api)), 2)
   end
-  local params = {}
-  for k, v in pairs(t.params or {}) do params[k] = v end
+  local params, specs = {}, {}
+  for k, v in pairs(t.params or {}) do
+    specs[k] = spec(k, v)
+    params[k] = check(k, specs[k], specs[k].default, "recipe")
+  end
   for k, text in pairs(M.overrides) do
-    if params[k] == nil then
+    if specs[k] == nil then
       local names = {}
       for n in pairs(params) do names[#names + 1] = n end
       table.sort(names)
       fail(("--set %s: recipe '%s' has no parameter '%s' (it has: %s)"):format(
         k, t.name, k, #names > 0 and table.concat(names, ", ") or "none"), 2)
     end
-    params[k] = convert(k, params[k], text)
+    params[k] = convert(k, specs[k], text)
   end
   M.declared = t
+  M.param_specs = specs
   _G.params = params
   return params
+end
+
+--- A description of the declared recipe (funky recipe info).
+function M.info()
+  local t = M.declared
+  if not t then fail("the file never calls recipe{...}", 1) end
+  local lines = {}
+  local function add(fmt, ...) lines[#lines + 1] = fmt:format(...) end
+  add("%s %s (api %s)", t.name, t.version or "", tostring(t.api or 1))
+  if t.author then add("author: %s", t.author) end
+  if t.license then add("license: %s", t.license) end
+  if t.description then add("%s", t.description) end
+  local names = {}
+  for k in pairs(M.param_specs) do names[#names + 1] = k end
+  table.sort(names)
+  add("")
+  add("| parameter | type | default | allowed | about |")
+  add("|---|---|---|---|---|")
+  for _, k in ipairs(names) do
+    local s = M.param_specs[k]
+    local allowed = s.choices and table.concat(s.choices, ", ")
+      or (s.min or s.max) and ("%s..%s"):format(s.min or "", s.max or "") or ""
+    add("| %s | %s | %s | %s | %s |", k, s.kind, tostring(s.default), allowed, s.doc or "")
+  end
+  return table.concat(lines, "\n")
 end
 
 local function check_size(size)

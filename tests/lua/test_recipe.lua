@@ -22,6 +22,26 @@ R.overrides = { nope = "1" }
 raises("has no parameter 'nope'", R.recipe, { name = "t", params = { fps = 15 } })
 R.overrides = { fps = "x" }
 raises("'fps' is a number", R.recipe, { name = "t", params = { fps = 15 } })
+-- typed parameters: ranges, choices, paths, documentation
+local typed = { start = { 0.5, min = 0, max = 1, doc = "img2img strength" },
+                colour = { "rainbow", choices = { "rainbow", "fire" } }, song = { "demo", type = "path" } }
+R.overrides = { start = "0.75", colour = "fire", song = "a.wav" }
+p = R.recipe { name = "typed", params = typed }
+check(p.start == 0.75 and p.colour == "fire" and p.song == "a.wav", "typed parameters read")
+R.overrides = { start = "1.5" }
+raises("at most 1, got 1.5", R.recipe, { name = "typed", params = typed })
+R.overrides = { start = "-1" }
+raises("at least 0", R.recipe, { name = "typed", params = typed })
+R.overrides = { colour = "teal" }
+raises("one of rainbow, fire", R.recipe, { name = "typed", params = typed })
+R.overrides = {}
+raises("at most 1", R.recipe, { name = "bad default", params = { s = { 3, max = 1 } } })
+raises("needs a default", R.recipe, { name = "bad", params = { s = { min = 1 } } })
+R.recipe { name = "typed", version = "2", author = "me", params = typed }
+local info = R.info()
+check(info:find("typed 2") and info:find("| start | number | 0.5 | 0..1 | img2img strength |", 1, true)
+      and info:find("| colour | string | rainbow | rainbow, fire |", 1, true)
+      and info:find("| song | path | demo |", 1, true), "recipe info:\n" .. info)
 R.overrides = {}
 raises("name", R.recipe, { params = {} })
 raises("API 2", R.recipe, { name = "t", api = 2 })

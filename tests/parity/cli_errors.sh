@@ -36,12 +36,12 @@ touch "$TMP/a_file"
 expect_fail missing_audio "cannot open audio.*missing\.wav" "$FUNKY" render $R --set audio="$TMP/missing.wav"
 expect_fail text_audio "cannot read audio.*text\.wav" "$FUNKY" render $R --set audio="$TMP/text.wav"
 expect_fail empty_audio "no samples" "$FUNKY" render $R --set audio="$TMP/empty.wav"
-expect_fail fps_zero "fps must be" "$FUNKY" render $R --set fps=0
-expect_fail fps_negative "fps must be" "$FUNKY" render $R --set fps=-15
-expect_fail window_zero "window must be" "$FUNKY" render $R --set window=0
-expect_fail count_zero "count.* must be in 1" "$FUNKY" render $R --set bins=0
-expect_fail size_zero "size.*1\.\.8192" "$FUNKY" render $R --set size=0
-expect_fail size_huge "size.*1\.\.8192" "$FUNKY" render $R --set size=9000
+expect_fail fps_zero "fps must be|.fps. is at least" "$FUNKY" render $R --set fps=0
+expect_fail fps_negative "fps must be|.fps. is at least" "$FUNKY" render $R --set fps=-15
+expect_fail window_zero "window must be|.window. is at least" "$FUNKY" render $R --set window=0
+expect_fail count_zero "count.* must be in 1|.bins. is at least 1" "$FUNKY" render $R --set bins=0
+expect_fail size_zero "size.*1\.\.8192|.size. is at least" "$FUNKY" render $R --set size=0
+expect_fail size_huge "size.*1\.\.8192|.size. is at most" "$FUNKY" render $R --set size=9000
 expect_fail syntax_error "syntax\.lua:[0-9]+:" "$FUNKY" render "$TMP/syntax.lua"
 expect_fail runtime_error "runtime\.lua:4: boom in frame" "$FUNKY" render "$TMP/runtime.lua"
 expect_fail missing_recipe "recipe .*not found" "$FUNKY" render "$TMP/nope.lua"
