@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "storage.glsl"
 // Spatial resampling of NCHW tensors, one output element per invocation.
-// MODE (spec 3): 0 nearest upsample by 2, 1 bilinear resize (torch's
+// MODE (spec 3): 0 nearest (to any size, usually twice), 1 bilinear resize (torch's
 // align_corners=False: source = (dst + 0.5) * in/out - 0.5, clamped at 0),
 // 2 average pool 2x2 (floor halving), 3 pixel shuffle by R (spec 4).
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -24,7 +24,7 @@ void main() {
   uint ox = i % p.ow, oy = (i / p.ow) % p.oh, plane = i / (p.ow * p.oh); // n * oc + c
   float v;
   if (MODE == 0) {
-    v = at(plane, oy / 2, ox / 2);
+    v = at(plane, oy * p.h / p.oh, ox * p.w / p.ow);
   } else if (MODE == 1) {
     float sy = max((float(oy) + 0.5) * float(p.h) / float(p.oh) - 0.5, 0.0);
     float sx = max((float(ox) + 0.5) * float(p.w) / float(p.ow) - 0.5, 0.0);

@@ -139,6 +139,17 @@ static int m_copy(lua_State *L) {
   return push_new(L, &out);
 }
 
+/* img:tensor(): {1, 3, H, W} planar RGB, the values as they are ([0, 1]). */
+static int m_tensor(lua_State *L) {
+  fk_image *img = fk_lua_image_check(L, 1);
+  int64_t shape[4] = {1, 3, img->h, img->w};
+  fk_lua_tensor *t = fk_lua_tensor_new(L, 4, shape);
+  size_t n = (size_t)img->w * (size_t)img->h;
+  for (size_t i = 0; i < n; i++)
+    for (size_t c = 0; c < 3; c++) t->v[c * n + i] = img->px[3 * i + c];
+  return 1;
+}
+
 static int m_save(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   const char *path = luaL_checkstring(L, 2);
@@ -225,6 +236,7 @@ int fk_lua_open_image(lua_State *L) {
                                      {"get", m_get},
                                      {"set", m_set},
                                      {"size", m_size},
+                                     {"tensor", m_tensor},
                                      {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__index", image_index},
                                   {"__gc", image_gc},

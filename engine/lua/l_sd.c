@@ -1,9 +1,11 @@
 /* funky.sd: a Stable Diffusion model in a script. load() maps the weights
  * and checks every tensor; the device, tokenizer and networks are made on
  * first use, so loading a model only to read its configuration is cheap. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "diffusion/img2img.h"
 #include "lua/fk_lua.h"
 #include "models/clip_text.h"
 #include "models/sd_model.h"
@@ -15,6 +17,8 @@ typedef struct fk_lua_sd {
   fk_tok *tok;
   fk_nn *nn;
   fk_clip_text *text;
+  fk_unet *unet;
+  fk_vae *vae;
   int f16, cpu;
 } fk_lua_sd;
 
@@ -26,6 +30,8 @@ static fk_lua_sd *check_sd(lua_State *L, int idx) {
 
 static void close_sd(fk_lua_sd *s) {
   fk_clip_text_free(s->text);
+  fk_unet_free(s->unet);
+  fk_vae_free(s->vae);
   fk_nn_close(s->nn);
   fk_tok_close(s->tok);
   fk_sd_close(s->m);
@@ -106,21 +112,29 @@ static void apply_weights(float *z, const float *w, int positions, int width) {
   for (size_t i = 0; i < n; i++) z[i] *= k;
 }
 
-/* sd:encode_text(text [, {weighting = "a1111"|"none", long = bool, clip_skip = n}]) */
-static int sd_encode_text(lua_State *L) {
-  fk_lua_sd *s = check_sd(L, 1);
-  const char *text = luaL_checkstring(L, 2);
-  int t = lua_istable(L, 3) ? 3 : 0;
-  const char *wmode = fk_lua_str_field(L, t, 3, "weighting", "a1111");
-  int a1111 = !strcmp(wmode, "a1111");
-  if (!a1111 && strcmp(wmode, "none"))
-    fk_lua_field_error(L, 3, "weighting", "must be \"a1111\" or \"none\"");
-  int clip_skip = (int)fk_lua_int_field(L, t, 3, "clip_skip", 0), lng = a1111;
+typedef struct text_opts {
+  int a1111, lng, clip_skip;
+} text_opts;
+
+/* Reads weighting/long/clip_skip from the option table at t (0: none). */
+static text_opts text_options(lua_State *L, int t, int arg) {
+  text_opts o;
+  const char *wmode = fk_lua_str_field(L, t, arg, "weighting", "a1111");
+  o.a1111 = !strcmp(wmode, "a1111");
+  if (!o.a1111 && strcmp(wmode, "none"))
+    fk_lua_field_error(L, arg, "weighting", "must be \"a1111\" or \"none\"");
+  o.clip_skip = (int)fk_lua_int_field(L, t, arg, "clip_skip", 0);
+  o.lng = o.a1111;
   if (t) {
     lua_getfield(L, t, "long");
-    if (!lua_isnil(L, -1)) lng = lua_toboolean(L, -1);
+    if (!lua_isnil(L, -1)) o.lng = lua_toboolean(L, -1);
     lua_pop(L, 1);
   }
+  return o;
+}
+
+/* Pushes the embedding tensor {1, 77 * chunks, width} of text. */
+static fk_lua_tensor *encode(lua_State *L, fk_lua_sd *s, const char *text, const text_opts *o) {
   fk_tok *tok = tokenizer(L, s);
   fk_clip_text *enc = text_encoder(L, s);
   int32_t pad = fk_sd_config_of(s->m)->text.pad_id;
@@ -128,25 +142,152 @@ static int sd_encode_text(lua_State *L) {
   int32_t one[FK_TOK_CONTEXT];
   fk_err e = {0};
   int rc;
-  if (lng)
-    rc = fk_prompt_chunks_make(tok, text, a1111 ? FK_PROMPT_A1111 : FK_PROMPT_PLAIN, pad, &ch, &e);
+  if (o->lng)
+    rc = fk_prompt_chunks_make(tok, text, o->a1111 ? FK_PROMPT_A1111 : FK_PROMPT_PLAIN, pad, &ch,
+                               &e);
   else
     rc = fk_tok_ids77(tok, text, pad, one, &e);
-  if (rc) return fk_lua_raise(L, &e);
-  int n = lng ? (int)ch.n : 1, width = fk_clip_text_width(enc);
+  if (rc) fk_lua_raise(L, &e);
+  int n = o->lng ? (int)ch.n : 1, width = fk_clip_text_width(enc);
   fk_tensor *out = NULL;
-  rc = fk_clip_text_encode(enc, lng ? &ch.ids[0][0] : one, n, clip_skip, &out, &e);
+  rc = fk_clip_text_encode(enc, o->lng ? &ch.ids[0][0] : one, n, o->clip_skip, &out, &e);
   int64_t shape[3] = {1, (int64_t)n * FK_TOK_CONTEXT, width};
   fk_lua_tensor *z = rc ? NULL : fk_lua_tensor_new(L, 3, shape);
   if (z) rc = fk_tensor_read(out, z->v, &e);
   fk_tensor_free(out);
-  if (!rc && a1111)
+  if (!rc && o->a1111)
     for (int c = 0; c < n; c++)
       apply_weights(z->v + (size_t)c * FK_TOK_CONTEXT * (size_t)width, ch.weights[c],
                     FK_TOK_CONTEXT, width);
   fk_prompt_chunks_free(&ch);
-  if (rc) return fk_lua_raise(L, &e);
+  if (rc) fk_lua_raise(L, &e);
+  return z;
+}
+
+/* sd:encode_text(text [, {weighting = "a1111"|"none", long = bool, clip_skip = n}]) */
+static int sd_encode_text(lua_State *L) {
+  fk_lua_sd *s = check_sd(L, 1);
+  const char *text = luaL_checkstring(L, 2);
+  int t = lua_istable(L, 3) ? 3 : 0;
+  text_opts o = text_options(L, t, 3);
+  encode(L, s, text, &o);
   return 1;
+}
+
+static void load_nets(lua_State *L, fk_lua_sd *s) {
+  fk_err e = {0};
+  text_encoder(L, s); /* opens the device */
+  if (!s->unet && fk_unet_load(s->nn, s->m, s->f16, &s->unet, &e)) fk_lua_raise(L, &e);
+  if (!s->vae && fk_vae_load(s->nn, s->m, s->f16, &s->vae, &e)) fk_lua_raise(L, &e);
+}
+
+/* A tensor option of exactly n values (or nil). */
+static const float *tensor_field(lua_State *L, int t, const char *name, size_t n) {
+  lua_getfield(L, t, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  fk_lua_tensor *x = luaL_testudata(L, -1, FK_LUA_TENSOR);
+  if (!x || x->n != n) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "must be a tensor of %zu values", n);
+    fk_lua_field_error(L, 2, name, msg);
+  }
+  lua_pop(L, 1); /* still referenced by the option table */
+  return x->v;
+}
+
+/* sd:img2img{init, prompt, negative, start_schedule, steps, guidance,
+ * sampler, seed, frame, weighting, clip_skip, noise, vae_noise} -> image,
+ * final latents {1, 4, h, w}, {decoded, step_latents, steps} */
+static int sd_img2img(lua_State *L) {
+  fk_lua_sd *s = check_sd(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const fk_sd_config *cfg = fk_sd_config_of(s->m);
+  fk_img2img p = {0};
+  lua_getfield(L, 2, "init");
+  fk_image *img = luaL_testudata(L, -1, FK_LUA_IMAGE);
+  fk_lua_tensor *itens = luaL_testudata(L, -1, FK_LUA_TENSOR);
+  if (!img && !(itens && itens->ndim == 4 && itens->shape[0] == 1 && itens->shape[1] == 3))
+    fk_lua_field_error(L, 2, "init", "must be an image or a {1, 3, H, W} tensor in [-1, 1]");
+  p.width = img ? img->w : (int)itens->shape[3];
+  p.height = img ? img->h : (int)itens->shape[2];
+  size_t npx = (size_t)p.width * (size_t)p.height;
+  float *init = lua_newuserdata(L, 3 * npx * sizeof *init); /* freed by the GC */
+  for (size_t i = 0; i < npx; i++)
+    for (int c = 0; c < 3; c++)
+      init[(size_t)c * npx + i] = img ? 2 * img->px[3 * i + (size_t)c] - 1 : itens->v[c * npx + i];
+  p.init = init;
+  const char *prompt = fk_lua_str_field(L, 2, 2, "prompt", "");
+  const char *negative = fk_lua_str_field(L, 2, 2, "negative", "");
+  p.strength =
+      fk_lua_num_field(L, 2, 2, "start_schedule", fk_lua_num_field(L, 2, 2, "strength", 0.5));
+  p.steps = (int)fk_lua_int_field(L, 2, 2, "steps", 20);
+  p.guidance = fk_lua_num_field(L, 2, 2, "guidance", 7.5);
+  p.sampler = fk_lua_str_field(L, 2, 2, "sampler", "ddim");
+  p.seed = (uint64_t)fk_lua_int_field(L, 2, 2, "seed", 0);
+  p.frame = (uint64_t)fk_lua_int_field(L, 2, 2, "frame", 0);
+  if (p.steps < 1 || p.steps > cfg->sched.train_timesteps)
+    fk_lua_field_error(L, 2, "steps", "must be in 1..1000");
+  text_opts o = text_options(L, 2, 2);
+  size_t nl = (size_t)cfg->unet.in_channels * npx / 64;
+  p.noise = tensor_field(L, 2, "noise", nl);
+  p.vae_noise = tensor_field(L, 2, "vae_noise", nl);
+  load_nets(L, s);
+  fk_lua_tensor *cond = encode(L, s, prompt, &o), *unc = NULL;
+  if (p.guidance > 1) {
+    unc = encode(L, s, negative, &o);
+    /* A1111 pads the shorter of prompt and negative with empty-prompt chunks */
+    while (cond->shape[1] != unc->shape[1]) {
+      fk_lua_tensor *shorter = cond->shape[1] < unc->shape[1] ? cond : unc;
+      text_opts plain = {0, 0, o.clip_skip};
+      fk_lua_tensor *empty = encode(L, s, "", &plain);
+      int64_t sh[3] = {1, shorter->shape[1] + empty->shape[1], shorter->shape[2]};
+      fk_lua_tensor *grown = fk_lua_tensor_new(L, 3, sh);
+      memcpy(grown->v, shorter->v, shorter->n * sizeof(float));
+      memcpy(grown->v + shorter->n, empty->v, empty->n * sizeof(float));
+      if (shorter == cond)
+        cond = grown;
+      else
+        unc = grown;
+    }
+  }
+  p.cond = cond->v;
+  p.uncond = unc ? unc->v : NULL;
+  p.ctx_len = (int)cond->shape[1];
+  p.ctx_dim = (int)cond->shape[2];
+  fk_sd_nets nets = {.nn = s->nn, .model = s->m, .unet = s->unet, .vae = s->vae};
+  fk_img2img_result r;
+  fk_err e = {0};
+  if (fk_img2img_run(&nets, &p, &r, &e)) return fk_lua_raise(L, &e);
+  fk_image out = {0};
+  if (fk_image_new(&out, p.width, p.height, &e)) {
+    fk_img2img_result_free(&r);
+    return fk_lua_raise(L, &e);
+  }
+  for (size_t i = 0; i < npx; i++)
+    for (int c = 0; c < 3; c++) {
+      float v = r.image[(size_t)c * npx + i] / 2 + 0.5f;
+      out.px[3 * i + (size_t)c] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  fk_lua_image_push(L, &out);
+  int64_t ls[4] = {1, cfg->unet.in_channels, p.height / 8, p.width / 8};
+  int64_t is[4] = {1, 3, p.height, p.width};
+  int64_t ss[5] = {r.steps_run, 1, ls[1], ls[2], ls[3]};
+  fk_lua_tensor *lt = fk_lua_tensor_new(L, 4, ls);
+  memcpy(lt->v, r.latents, lt->n * sizeof(float));
+  lua_createtable(L, 0, 3);
+  fk_lua_tensor *dt = fk_lua_tensor_new(L, 4, is);
+  memcpy(dt->v, r.image, dt->n * sizeof(float));
+  lua_setfield(L, -2, "decoded");
+  fk_lua_tensor *st = fk_lua_tensor_new(L, 5, ss);
+  memcpy(st->v, r.steps, st->n * sizeof(float));
+  lua_setfield(L, -2, "step_latents");
+  lua_pushinteger(L, r.steps_run);
+  lua_setfield(L, -2, "steps");
+  fk_img2img_result_free(&r);
+  return 3;
 }
 
 /* sd:config(): the family, layout and the main sizes, for scripts. */
@@ -199,9 +340,13 @@ static int sd_tostring(lua_State *L) {
 }
 
 int fk_lua_open_sd(lua_State *L) {
-  static const luaL_Reg methods[] = {{"tokenize", sd_tokenize}, {"encode_text", sd_encode_text},
-                                     {"config", sd_config},     {"device", sd_device},
-                                     {"close", sd_close},       {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"tokenize", sd_tokenize},
+                                     {"encode_text", sd_encode_text},
+                                     {"img2img", sd_img2img},
+                                     {"config", sd_config},
+                                     {"device", sd_device},
+                                     {"close", sd_close},
+                                     {NULL, NULL}};
   static const luaL_Reg meta[] = {
       {"__gc", sd_gc}, {"__close", sd_gc}, {"__tostring", sd_tostring}, {NULL, NULL}};
   fk_lua_new_class(L, FK_LUA_SD, methods, meta);

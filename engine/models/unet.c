@@ -462,15 +462,11 @@ int fk_unet_forward(fk_unet *u, const fk_tensor *sample, const float *t, const f
   const fk_unet_config *c = &u->cfg;
   fk_nn *nn = u->nn;
   *out = NULL;
-  int n = c->levels, lpb = c->layers_per_block, div = 1 << (n - 1);
+  int n = c->levels, lpb = c->layers_per_block;
   if (sample->ndim != 4 || sample->shape[1] != c->in_channels || ctx->ndim != 3 ||
       ctx->shape[0] != sample->shape[0] || ctx->shape[2] != c->cross_attention_dim)
     return fk_err_set(e, FK_EINTERNAL, "UNet: sample [B, %d, h, w] and context [B, L, %d] expected",
                       c->in_channels, c->cross_attention_dim);
-  if (sample->shape[2] % div || sample->shape[3] % div)
-    return fk_err_set(e, FK_EUSER,
-                      "UNet: latent size %lldx%lld must be divisible by %d (images by %d pixels)",
-                      (long long)sample->shape[3], (long long)sample->shape[2], div, 8 * div);
   if (sample->dtype != u->dt || ctx->dtype != u->dt)
     return fk_err_set(e, FK_EINTERNAL, "UNet: inputs must have the weights' storage type");
   int64_t B = sample->shape[0], c0 = c->channels[0];
@@ -527,7 +523,9 @@ int fk_unet_forward(fk_unet *u, const fk_tensor *sample, const float *t, const f
         rc = advance(u, &h, xformer_fwd(u, &u->up[i].att[j], h, ctx, e), 0, e);
     }
     if (!rc && i < n - 1) {
-      fk_tensor *up = mk4(u, B, h->shape[1], 2 * h->shape[2], 2 * h->shape[3], e);
+      /* to the next skip's size: odd sizes were rounded up going down */
+      const fk_tensor *next = skips[ns - 1];
+      fk_tensor *up = mk4(u, B, h->shape[1], next->shape[2], next->shape[3], e);
       if (!up || fk_nn_resample_op(nn, FK_NN_UPSAMPLE2X, 0, h, up, e)) {
         fk_tensor_free(up);
         rc = e->code;

@@ -20,7 +20,8 @@ fk_nn_dtype fk_unet_dtype(const fk_unet *u);
 /* One evaluation: sample [B, in, h, w] at timesteps t[B] (fractional ones
  * allowed) conditioned on ctx [B, L, cross_attention_dim]; *out is a new
  * [B, out, h, w] tensor (the model's prediction: noise, v or sample).
- * h and w must be divisible by 2^(levels-1) (images by 64 for SD). */
+ * Any h and w: odd sizes round up going down and are upsampled back to
+ * each skip connection's size, as diffusers does. */
 int fk_unet_forward(fk_unet *u, const fk_tensor *sample, const float *t, const fk_tensor *ctx,
                     fk_tensor **out, fk_err *e);
 

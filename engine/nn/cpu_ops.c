@@ -186,7 +186,7 @@ void fk_nn_cpu_resample(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, cons
     const float *xp = x + (size_t)plane * g->h * g->w;
     float v;
     if (mode == FK_NN_UPSAMPLE2X) {
-      v = xp[(oy / 2) * g->w + ox / 2];
+      v = xp[(size_t)oy * g->h / g->oh * g->w + (size_t)ox * g->w / g->ow];
     } else if (mode == FK_NN_BILINEAR) {
       float sy = ((float)oy + 0.5f) * (float)g->h / (float)g->oh - 0.5f;
       float sx = ((float)ox + 0.5f) * (float)g->w / (float)g->ow - 0.5f;

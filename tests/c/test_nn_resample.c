@@ -31,6 +31,7 @@ int main(void) {
   fk_err e = {0};
   if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   resample(cpu, gpu, FK_NN_UPSAMPLE2X, 0, (int64_t[]){2, 3, 7, 5}, (int64_t[]){2, 3, 14, 10});
+  resample(cpu, gpu, FK_NN_UPSAMPLE2X, 0, (int64_t[]){1, 2, 3, 3}, (int64_t[]){1, 2, 5, 6});
   resample(cpu, gpu, FK_NN_BILINEAR, 0, (int64_t[]){1, 2, 7, 5}, (int64_t[]){1, 2, 13, 17});
   resample(cpu, gpu, FK_NN_BILINEAR, 0, (int64_t[]){1, 33, 16, 16}, (int64_t[]){1, 33, 7, 9});
   resample(cpu, gpu, FK_NN_AVGPOOL2X2, 0, (int64_t[]){2, 4, 7, 9}, (int64_t[]){2, 4, 3, 4});
