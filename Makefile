@@ -12,8 +12,10 @@ build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build build -j$(JOBS)
 
+# MODEL=path diffuses with that checkpoint; models/sd15.safetensors is used when present.
+MODEL ?= $(wildcard models/sd15.safetensors)
 demo: build
-	./build/funky render scripts/funky.lua
+	./build/funky render scripts/funky.lua $(if $(MODEL),--set model=$(MODEL))
 
 # Three builds: Lua 5.4 (every test), LuaJIT (every test) and
 # address+undefined sanitizers (every test again, under ASan and UBSan).

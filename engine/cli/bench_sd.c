@@ -10,7 +10,9 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "models/clip_text.h"
 #include "models/unet.h"
+#include "models/vae.h"
 
 static double now(void) {
   struct timespec ts;
@@ -64,7 +66,7 @@ static double unet_gflop(const fk_unet_config *c, int h, int w) {
 
 int fk_cli_bench_sd(int argc, char **argv) {
   const char *model = NULL;
-  int size = 256, steps = 2, cpu = 0, f16 = 1;
+  int size = 256, steps = 2, cpu = 0, f16 = 1, vae = 1;
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -78,6 +80,8 @@ int fk_cli_bench_sd(int argc, char **argv) {
       cpu = !strcmp(argv[++i], "cpu");
     else if (!strcmp(a, "--f32"))
       f16 = 0;
+    else if (!strcmp(a, "--no-vae"))
+      vae = 0;
     else {
       fk_err_set(&e, FK_EUSER, "bench sd: unknown option '%s'; see funky --help", a);
       return fk_cli_fail(&e);
@@ -113,6 +117,7 @@ int fk_cli_bench_sd(int argc, char **argv) {
     free(v);
   }
   float ts[2] = {500, 500};
+  size_t unet_bytes = u ? fk_unet_bytes(u) : 0;
   for (int s = 0; s <= steps && !rc; s++) {
     t0 = now();
     rc = fk_unet_forward(u, x, ts, ctx, &out, &e);
@@ -123,6 +128,51 @@ int fk_cli_bench_sd(int argc, char **argv) {
     else
       steady += now() - t0;
   }
+  /* the other stages: text encoder (prompt + negative), VAE encode, decode */
+  double t_text = 0, t_enc = 0, t_dec = 0;
+  size_t vae_bytes = 0;
+  int tiles_enc = 0, tiles_dec = 0;
+  fk_unet_free(u);
+  u = NULL;
+  if (!rc) {
+    fk_clip_text *ct = NULL;
+    int32_t ids[2 * 77];
+    for (int i = 0; i < 2 * 77; i++) ids[i] = i % 77 == 0 ? 49406 : i % 77 < 12 ? 320 + i : 49407;
+    rc = fk_clip_text_load(nn, m, f16, &ct, &e);
+    if (!rc) rc = fk_clip_text_encode(ct, ids, 2, 0, &out, &e); /* warm-up */
+    fk_tensor_free(out);
+    out = NULL;
+    t0 = now();
+    if (!rc) rc = fk_clip_text_encode(ct, ids, 2, 0, &out, &e);
+    t_text = now() - t0;
+    fk_tensor_free(out);
+    out = NULL;
+    fk_clip_text_free(ct);
+  }
+  if (!rc && vae) {
+    fk_vae *v = NULL;
+    fk_tensor *img = NULL, *mean = NULL, *std = NULL, *dec = NULL;
+    int64_t is[4] = {1, 3, size, size};
+    rc = fk_vae_load(nn, m, f16, &v, &e);
+    if (!rc) rc = fk_tensor_new(nn, f16 ? FK_NN_F16 : FK_NN_F32, 4, is, &img, &e);
+    if (!rc) {
+      float *px = fk_alloc(img->numel, sizeof *px);
+      for (size_t i = 0; px && i < img->numel; i++) px[i] = (float)((i * 31 % 200) / 100.0 - 1);
+      rc = px ? fk_tensor_write(img, px, &e) : fk_err_oom(&e, "image", img->numel * 4);
+      free(px);
+    }
+    t0 = now();
+    if (!rc) rc = fk_vae_encode(v, img, &mean, &std, &e);
+    t_enc = now() - t0;
+    if (!rc) tiles_enc = fk_vae_last_tiles(v);
+    t0 = now();
+    if (!rc) rc = fk_vae_decode(v, mean, &dec, &e);
+    t_dec = now() - t0;
+    if (!rc) tiles_dec = fk_vae_last_tiles(v);
+    if (v) vae_bytes = fk_vae_bytes(v);
+    fk_tensor_free(img), fk_tensor_free(mean), fk_tensor_free(std), fk_tensor_free(dec);
+    fk_vae_free(v);
+  }
   if (!rc) {
     double gf = 2 * unet_gflop(&cfg->unet, h, h), per = steady / steps;
     struct rusage ru;
@@ -130,13 +180,21 @@ int fk_cli_bench_sd(int argc, char **argv) {
     printf("funky bench sd: %s (%s), %dx%d, %s\n\n", model, fk_sd_family_name(cfg->family), size,
            size, fk_nn_name(nn));
     printf("| stage | seconds | GFLOP | GFLOP/s |\n|---|---|---|---|\n");
-    printf("| UNet load (%.0f MB %s) | %.2f | | |\n", (double)fk_unet_bytes(u) / 1e6,
-           fk_unet_dtype(u) == FK_NN_F16 ? "f16" : "f32", load);
+    printf("| UNet load (%.0f MB %s) | %.2f | | |\n", (double)unet_bytes / 1e6,
+           f16 && !cpu ? "f16" : "f32", load);
+    printf("| text encoder, prompt + negative (warm) | %.2f | | |\n", t_text);
     printf("| UNet CFG pair, first (compiles pipelines) | %.2f | %.0f | %.1f |\n", first, gf,
            gf / first);
     printf("| UNet CFG pair = one step, steady (mean of %d) | %.2f | %.0f | %.1f |\n", steps, per,
            gf, gf / per);
-    printf("\npeak RSS %.0f MB\n", (double)ru.ru_maxrss / 1024.0);
+    if (vae) {
+      printf("| VAE encode %dx%d (%d tile%s, first run) | %.2f | | |\n", size, size, tiles_enc,
+             tiles_enc == 1 ? "" : "s", t_enc);
+      printf("| VAE decode %dx%d (%d tile%s) | %.2f | | |\n", size, size, tiles_dec,
+             tiles_dec == 1 ? "" : "s", t_dec);
+    }
+    printf("\npeak RSS %.0f MB; device memory for weights: UNet %.0f MB, VAE %.0f MB\n",
+           (double)ru.ru_maxrss / 1024.0, (double)unet_bytes / 1e6, (double)vae_bytes / 1e6);
   }
   fk_tensor_free(x);
   fk_tensor_free(ctx);

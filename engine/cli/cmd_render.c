@@ -28,6 +28,17 @@ int fk_cli_render(int argc, char **argv) {
       o.no_video = 1;
     } else if (!strcmp(a, "--trust")) {
       o.trusted = 1;
+    } else if ((!strcmp(a, "--max-instructions") || !strcmp(a, "--max-memory")) && has_value) {
+      char *end;
+      double v = strtod(argv[++i], &end);
+      if (*end || !(v >= 1)) {
+        fk_err_set(&e, FK_EUSER, "render: %s needs a positive number", a);
+        break;
+      }
+      if (a[6] == 'i')
+        o.max_instructions = v;
+      else
+        o.max_memory = (size_t)(v * 1048576.0);
     } else if (!strcmp(a, "--allow") && has_value) {
       allow[o.n_allow++] = argv[++i];
     } else if (a[0] == '-' && a[1]) {

@@ -164,6 +164,58 @@ static fk_lua_tensor *encode(lua_State *L, fk_lua_sd *s, const char *text, const
   return z;
 }
 
+/* encode() through a per-model memo (a registry table weakly keyed by the
+ * model's userdata at stack index sd), so a render encodes each section's
+ * prompts once, not once per frame. Pushes the tensor. */
+static fk_lua_tensor *encode_cached(lua_State *L, int sd, fk_lua_sd *s, const char *text,
+                                    const text_opts *o) {
+  sd = lua_absindex(L, sd);
+  lua_getfield(L, LUA_REGISTRYINDEX, "funky.sd.memo");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "funky.sd.memo");
+  }
+  lua_pushvalue(L, sd);
+  lua_rawget(L, -2);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, sd);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+  }
+  lua_remove(L, -2); /* the per-model table */
+  int memo = lua_gettop(L);
+  lua_pushfstring(L, "%d %d %d %s", o->a1111, o->lng, o->clip_skip, text);
+  int key = lua_gettop(L);
+  lua_pushvalue(L, key);
+  lua_rawget(L, memo);
+  fk_lua_tensor *t = luaL_testudata(L, -1, FK_LUA_TENSOR);
+  if (!t) {
+    lua_pop(L, 1);
+    lua_getfield(L, memo, " count");
+    lua_Integer n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    t = encode(L, s, text, o);
+    if (n < 64) { /* a bounded memo: prompts past 64 are encoded each time */
+      lua_pushvalue(L, key);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, memo);
+      lua_pushinteger(L, n + 1);
+      lua_setfield(L, memo, " count");
+    }
+  }
+  lua_replace(L, memo); /* leave just the tensor */
+  lua_settop(L, memo);
+  return t;
+}
+
 /* sd:encode_text(text [, {weighting = "a1111"|"none", long = bool, clip_skip = n}]) */
 static int sd_encode_text(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
@@ -235,14 +287,14 @@ static int sd_img2img(lua_State *L) {
   p.noise = tensor_field(L, 2, "noise", nl);
   p.vae_noise = tensor_field(L, 2, "vae_noise", nl);
   load_nets(L, s);
-  fk_lua_tensor *cond = encode(L, s, prompt, &o), *unc = NULL;
+  fk_lua_tensor *cond = encode_cached(L, 1, s, prompt, &o), *unc = NULL;
   if (p.guidance > 1) {
-    unc = encode(L, s, negative, &o);
+    unc = encode_cached(L, 1, s, negative, &o);
     /* A1111 pads the shorter of prompt and negative with empty-prompt chunks */
     while (cond->shape[1] != unc->shape[1]) {
       fk_lua_tensor *shorter = cond->shape[1] < unc->shape[1] ? cond : unc;
       text_opts plain = {0, 0, o.clip_skip};
-      fk_lua_tensor *empty = encode(L, s, "", &plain);
+      fk_lua_tensor *empty = encode_cached(L, 1, s, "", &plain);
       int64_t sh[3] = {1, shorter->shape[1] + empty->shape[1], shorter->shape[2]};
       fk_lua_tensor *grown = fk_lua_tensor_new(L, 3, sh);
       memcpy(grown->v, shorter->v, shorter->n * sizeof(float));

@@ -115,8 +115,9 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
                     fk_tensor *out, int causal, fk_err *e);
 
 /* NCHW resampling; y's shape gives the target. UPSAMPLE2X: nearest (torch's
- * mode="nearest"), usually to twice x's size but any size works. BILINEAR: any size, torch's align_corners=False. AVGPOOL2X2:
- * y = floor(x / 2). PIXEL_SHUFFLE: x [N, C r^2, H, W] -> y [N, C, rH, rW]. */
+ * mode="nearest"), usually to twice x's size but any size works. BILINEAR: any size, torch's
+ * align_corners=False. AVGPOOL2X2: y = floor(x / 2). PIXEL_SHUFFLE: x [N, C r^2, H, W] -> y [N, C,
+ * rH, rW]. */
 typedef enum {
   FK_NN_UPSAMPLE2X = 0, /* nearest, to any size: source = floor(dst * in / out) */
   FK_NN_BILINEAR = 1,

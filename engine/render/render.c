@@ -114,7 +114,8 @@ static int write_audio(const fk_song *song, double fps, size_t first, size_t cou
  * under the output folder. */
 static int sandbox(lua_State *L, const fk_render_opts *o, const char *out_dir, fk_err *e) {
   if (o->trusted) return FK_OK;
-  fk_lua_sandbox_opts so = {.write_root = out_dir};
+  fk_lua_sandbox_opts so = {
+      .write_root = out_dir, .instructions = o->max_instructions, .memory = o->max_memory};
   char recipe_dir[4096];
   fk_path_dir(o->recipe, recipe_dir, sizeof recipe_dir);
   so.read_roots[so.n_read_roots++] = recipe_dir;

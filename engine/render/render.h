@@ -12,10 +12,12 @@ typedef struct fk_render_opts {
   const char *out_dir;     /* NULL: out/<recipe name> */
   const char *const *sets; /* "key=value" parameter overrides */
   size_t n_sets;
-  long first, last;         /* frame range [first, last); -1 = start / end */
-  int quiet;                /* no progress lines */
-  int no_video;             /* frames only */
-  int trusted;              /* --trust: no sandbox */
+  long first, last;        /* frame range [first, last); -1 = start / end */
+  int quiet;               /* no progress lines */
+  int no_video;            /* frames only */
+  int trusted;             /* --trust: no sandbox */
+  double max_instructions; /* sandbox budgets (0: defaults) */
+  size_t max_memory;
   const char *const *allow; /* --allow DIR: more folders the recipe may read */
   size_t n_allow;
 } fk_render_opts;

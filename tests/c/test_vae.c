@@ -1,3 +1,5 @@
+/* Whole-network parity: labelled "heavy" (it runs the VAE on the plain C
+ * reference, minutes at -O0 under ASan; the sanitizer build skips it). */
 /* The VAE against diffusers' AutoencoderKL (the golden vae case): moments,
  * posterior mean and std, and both decodes within relative error 1e-4 in
  * fp32 on both backends and both layouts, 1e-2 with fp16 storage. Then

@@ -1,3 +1,4 @@
+-- labelled "heavy": whole img2img runs on the C reference (minutes under ASan).
 -- img2img against diffusers' StableDiffusionImg2ImgPipeline (golden cases:
 -- DDIM, 10 steps, strength 0.5/0.75, guidance 7.5 or none, a negative
 -- prompt), with the reference's own noise passed in: final latents and the

@@ -13,7 +13,7 @@ attempt() { # name, pattern, lua code
   local name=$1 pattern=$2 code=$3
   printf '%s\n%s\n' "$head" "$code" >"$TMP/recipes/$name.lua"
   timeout 120 "$FUNKY" render "$TMP/recipes/$name.lua" --no-video --quiet --frames 0:1 \
-    --out "$TMP/out/$name" >/dev/null 2>"$TMP/$name.err"
+    --max-instructions 1e8 --max-memory 256 --out "$TMP/out/$name" >/dev/null 2>"$TMP/$name.err"
   local rc=$?
   if [ $rc -eq 1 ] && grep -qiE -e "$pattern" "$TMP/$name.err" && [ "$(wc -l <"$TMP/$name.err")" -eq 1 ]; then
     echo "ok   $name: $(cut -c1-150 "$TMP/$name.err")"; passes=$((passes + 1))
@@ -28,8 +28,8 @@ attempt package_loadlib "'package' is not available" 'package.loadlib("libc.so.6
 attempt debug_lib "'debug' is not available" 'debug.sethook()'
 attempt bytecode "binary" 'local f = assert(load("\27Lua"))'
 attempt dofile "'dofile' is not available" 'dofile("/etc/passwd")'
-attempt string_rep_bomb "memory|heap|too large|overflow" 'local s = string.rep("x", 2^30):rep(8)'
-attempt string_grow_bomb "memory|heap" 'local t = {} for i = 1, 100 do t[i] = string.rep("x", 2^26) .. i end'
+attempt string_rep_bomb "memory|heap|too large|overflow" 'local s = string.rep("x", 2^27):rep(8)'
+attempt string_grow_bomb "memory|heap" 'local t = {} for i = 1, 100 do t[i] = string.rep("x", 2^24) .. i end'
 attempt table_bomb "heap|memory|instructions" 'local t = {} for i = 1, 1e12 do t[i] = i end'
 attempt loop_in_pcall "instructions" 'for i = 1, 3 do pcall(function() while true do end end) end'
 attempt nested_pcall_loop "instructions" 'while true do pcall(pcall, function() while true do end end) end'
