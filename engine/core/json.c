@@ -196,7 +196,26 @@ static int container(parser *p, fk_json *c, int depth) {
   }
 }
 
+/* Python's json writes Infinity, -Infinity and NaN (diffusers' DPM-Solver
+ * configs hold lambda_min_clipped: -Infinity), so they are read too. */
+static int special(parser *p, fk_json *j) {
+  static const struct {
+    const char *word;
+    double v;
+  } sp[] = {{"Infinity", INFINITY}, {"-Infinity", -INFINITY}, {"NaN", NAN}};
+  for (size_t i = 0; i < 3; i++) {
+    size_t l = strlen(sp[i].word);
+    if (p->n - p->pos >= l && !memcmp(p->s + p->pos, sp[i].word, l)) {
+      p->pos += l;
+      j->num = sp[i].v;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 static int number(parser *p, fk_json *j) {
+  if (special(p, j)) return FK_OK;
   size_t st = p->pos;
   if (p->pos < p->n && p->s[p->pos] == '-') p->pos++;
   size_t digits = p->pos;
@@ -232,6 +251,7 @@ static int value(parser *p, fk_json **out, int depth) {
       return FK_OK;
     }
   }
+  if (c == 'N' || c == 'I') c = '0'; /* NaN, Infinity: numbers */
   fk_json_type t = c == '{'   ? FK_JSON_OBJECT
                    : c == '[' ? FK_JSON_ARRAY
                    : c == '"' ? FK_JSON_STRING
@@ -312,7 +332,8 @@ int fk_json_num(const fk_json *o, const char *key, double *out, const char *wher
 int fk_json_int(const fk_json *o, const char *key, int *out, const char *where, fk_err *e) {
   const fk_json *v = member(o, key);
   if (!v) return FK_OK;
-  if (v->type != FK_JSON_NUMBER || v->num != floor(v->num) || fabs(v->num) > INT32_MAX)
+  if (v->type != FK_JSON_NUMBER || !isfinite(v->num) || v->num != floor(v->num) ||
+      fabs(v->num) > INT32_MAX)
     return wrong(where, key, "an integer", e);
   *out = (int)v->num;
   return FK_OK;

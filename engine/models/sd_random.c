@@ -9,6 +9,10 @@
 #include "core/half.h"
 #include "core/hash.h"
 #include "models/sd_tensors.h"
+#include "text/clip_merges.h"
+#include "text/tokenizer.h"
+
+#include <zlib.h>
 
 typedef struct entry {
   char *name;
@@ -125,6 +129,66 @@ static const char *const model_index =
     "  \"unet\": [\"diffusers\", \"UNet2DConditionModel\"],\n"
     "  \"vae\": [\"diffusers\", \"AutoencoderKL\"]\n}\n";
 
+/* tokenizer/: the built-in CLIP vocabulary as vocab.json and merges.txt,
+ * and the pad token the family uses (SD 2.x pads with "!"). */
+static int write_tokenizer(const fk_sd_config *c, const char *dir, fk_err *e) {
+  fk_tok *t;
+  if (fk_file_mkdirs(dir, e) || fk_tok_open(NULL, &t, e)) return e->code;
+  size_t cap = 2u << 20, n = 0;
+  char *buf = fk_alloc(cap, 1);
+  int rc = buf ? FK_OK : fk_err_oom(e, "vocab.json", cap);
+  if (!rc) buf[n++] = '{';
+  for (int32_t id = 0; !rc && id < fk_tok_vocab_size(t); id++) {
+    const char *tok = fk_tok_token(t, id);
+    if (!tok) continue;
+    if (n + 8 * strlen(tok) + 32 > cap) {
+      char *p = realloc(buf, cap *= 2);
+      if (!p) {
+        rc = fk_err_oom(e, "vocab.json", cap);
+        break;
+      }
+      buf = p;
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "%s\"", id ? ", " : "");
+    for (const unsigned char *s = (const unsigned char *)tok; *s; s++) {
+      if (*s == '"' || *s == '\\') buf[n++] = '\\';
+      if (*s < 0x20)
+        n += (size_t)snprintf(buf + n, cap - n, "\\u%04x", *s);
+      else
+        buf[n++] = (char)*s;
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "\": %d", id);
+  }
+  if (!rc) {
+    buf[n++] = '}';
+    char p[4096];
+    rc = fk_path_join(p, sizeof p, dir, "vocab.json", e) || fk_file_write_atomic(p, buf, n, e)
+             ? e->code
+             : FK_OK;
+  }
+  free(buf);
+  fk_tok_close(t);
+  uLongf len = (uLongf)FK_CLIP_MERGES_LEN;
+  unsigned char *merges = rc ? NULL : fk_alloc(len, 1);
+  if (!rc && !merges) rc = fk_err_oom(e, "merges.txt", len);
+  if (!rc && uncompress(merges, &len, FK_CLIP_MERGES_Z, (uLong)FK_CLIP_MERGES_Z_LEN) != Z_OK)
+    rc = fk_err_set(e, FK_EINTERNAL, "the built-in merges do not decompress (a build problem)");
+  char p[4096];
+  if (!rc)
+    rc = fk_path_join(p, sizeof p, dir, "merges.txt", e) || fk_file_write_atomic(p, merges, len, e)
+             ? e->code
+             : FK_OK;
+  free(merges);
+  char cfg[512];
+  snprintf(cfg, sizeof cfg,
+           "{\n  \"tokenizer_class\": \"CLIPTokenizer\",\n  \"model_max_length\": 77,\n"
+           "  \"bos_token\": \"<|startoftext|>\",\n  \"eos_token\": \"<|endoftext|>\",\n"
+           "  \"unk_token\": \"<|endoftext|>\",\n  \"pad_token\": \"%s\"\n}\n",
+           c->text.pad_id == c->text.eos_id ? "<|endoftext|>" : "!");
+  if (!rc) rc = write_text(dir, "tokenizer_config.json", cfg, e);
+  return rc;
+}
+
 static int write_folder(writer *w, const fk_sd_config *c, const char *out, fk_err *e) {
   char *cfg[4];
   if (fk_sd_config_json(c, &cfg[1], &cfg[2], &cfg[0], &cfg[3], e)) return e->code;
@@ -144,6 +208,8 @@ static int write_folder(writer *w, const fk_sd_config *c, const char *out, fk_er
     rc = e->code;
   snprintf(idx, sizeof idx, model_index, c->sched.type);
   if (!rc) rc = write_text(out, "model_index.json", idx, e);
+  if (!rc && fk_path_join(dir, sizeof dir, out, "tokenizer", e)) rc = e->code;
+  if (!rc) rc = write_tokenizer(c, dir, e);
   for (int i = 0; i < 4; i++) free(cfg[i]);
   return rc;
 }

@@ -181,6 +181,11 @@ static void json_errors(void) {
   fk_json_doc *d = NULL;
   CHECK(fk_json_parse(deep, sizeof deep, "t", &d, &e) == FK_EUSER && strstr(e.msg, "deeply"),
         "depth cap: %s", e.msg);
+  const char *inf = "{\"lambda_min_clipped\": -Infinity, \"x\": [NaN, Infinity]}";
+  CHECK(fk_json_parse(inf, strlen(inf), "t", &d, &e) == 0 &&
+            isinf(fk_json_get(fk_json_root(d), "lambda_min_clipped")->num),
+        "Python's -Infinity: %s", e.msg);
+  fk_json_free(d);
   const char *ok = "{\"s\": \"a\\u00e9\\ud83d\\ude00\", \"n\": [1, 2.5e1, -3], \"b\": true}";
   CHECK(fk_json_parse(ok, strlen(ok), "t", &d, &e) == 0, "good json: %s", e.msg);
   if (d) {

@@ -16,6 +16,8 @@ check "random single" "$FUNKY" model random --family tiny --out "$TMP/tiny.safet
 check "folder layout" test -f "$TMP/tiny/model_index.json" -a -f "$TMP/tiny/unet/config.json" \
   -a -f "$TMP/tiny/vae/diffusion_pytorch_model.safetensors" -a -f "$TMP/tiny/scheduler/scheduler_config.json"
 check "sidecar" test -f "$TMP/tiny.json"
+check "folder tokenizer = the shipped CLIP vocabulary" cmp -s "$TMP/tiny/tokenizer/merges.txt" models/clip/merges.txt
+check "folder tokenizer vocab.json" "$PY" -c "import json, sys; sys.exit(json.load(open('$TMP/tiny/tokenizer/vocab.json')) != json.load(open('models/clip/vocab.json')))"
 for m in "$TMP/tiny" "$TMP/tiny.safetensors"; do
   "$FUNKY" info "$m" >"$TMP/info.txt" 2>&1
   check "info $(basename "$m") loads" grep -q "loadable: every tensor present" "$TMP/info.txt"
