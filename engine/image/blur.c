@@ -9,8 +9,8 @@
  * built with -O3 and AVX2/AVX-512 clones chosen at run time. Horizontally
  * filtered rows live in a ring of 2r+1 rows per thread (about 100 KB at
  * 512 pixels, sigma 2: cache-resident), filled just ahead of the vertical
- * pass, so no image-sized temporary is touched. Two threads split the
- * rows of images from 256x256 up. */
+ * pass, so no image-sized temporary is touched; in place, not even the
+ * output is. Two threads split the rows of images from 256x256 up. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,7 +19,8 @@
 #include "image/image.h"
 
 #define FK_BLUR_THREADS 2
-#define BLOCK 64 /* outputs per block: 8 vectors of 8 */
+#define BLOCK 64                          /* outputs per block: 8 vectors of 8 */
+#define A64(n) (((n) + 15) & ~(size_t)15) /* floats, rounded up to 64 bytes */
 
 int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
   *out = NULL;
@@ -79,10 +80,17 @@ FK_CLONES static void taps(const float *const *src, size_t step, float *restrict
 
 typedef struct job {
   const fk_image *src;
-  float *dst;
+  float *dst; /* src->px itself when blurring in place */
+  /* In place, the rows within r of a boundary between two threads' rows
+   * are read by both while one of them overwrites them: both read a copy,
+   * edge[0] of rows edge_y[0] .. edge_y[0] + edge_n[0] - 1 above y0 and
+   * edge[1] below y1 (NULL: none). */
+  const float *edge[2];
+  int edge_y[2], edge_n[2];
   const float *w;
   int radius, y0, y1;
-  float *ring;        /* (2r+1) filtered rows */
+  float *ring; /* (2r+1) filtered rows, ring_stride floats apart */
+  size_t ring_stride;
   float *pad;         /* one padded source row */
   const float **ptrs; /* 2r+1 row pointers */
 } job;
@@ -91,6 +99,9 @@ static void hrow(const job *j, int y, float *out) {
   const int w = j->src->w, r = j->radius, ntaps = 2 * r + 1;
   const size_t row = (size_t)w * 3;
   const float *in = j->src->px + (size_t)y * row;
+  for (int k = 0; k < 2; k++)
+    if (j->edge[k] && y >= j->edge_y[k] && y < j->edge_y[k] + j->edge_n[k])
+      in = j->edge[k] + (size_t)(y - j->edge_y[k]) * row;
   float *pad = j->pad;
   for (int k = 0; k < r; k++) memcpy(pad + (size_t)k * 3, in, 3 * sizeof *in);
   memcpy(pad + (size_t)r * 3, in, row * sizeof *in);
@@ -105,11 +116,11 @@ static void run_job(job *j) {
   int next = j->y0 - r < 0 ? 0 : j->y0 - r; /* next source row to filter */
   for (int y = j->y0; y < j->y1; y++) {
     int need = y + r < h ? y + r : h - 1;
-    for (; next <= need; next++) hrow(j, next, j->ring + (size_t)(next % ntaps) * row);
+    for (; next <= need; next++) hrow(j, next, j->ring + (size_t)(next % ntaps) * j->ring_stride);
     for (int k = 0; k < ntaps; k++) {
       int yy = y + k - r;
       yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
-      j->ptrs[k] = j->ring + (size_t)(yy % ntaps) * row;
+      j->ptrs[k] = j->ring + (size_t)(yy % ntaps) * j->ring_stride;
     }
     taps(j->ptrs, 0, j->dst + (size_t)y * row, row, j->w, ntaps);
   }
@@ -131,32 +142,53 @@ int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
   const int ntaps = 2 * r + 1;
   const size_t row = (size_t)src->w * 3, n = row * (size_t)src->h;
   const int threads = (size_t)src->w * (size_t)src->h >= 256 * 256 ? FK_BLUR_THREADS : 1;
-  /* per thread: the row pointers (first, for their alignment), the ring, a
-   * padded row; per is even so every thread's block stays 8-byte aligned */
-  size_t per = 2 * (size_t)ntaps + (size_t)ntaps * row + (size_t)(src->w + 2 * r) * 3;
-  per += per & 1;
-  float *scratch = fk_alloc(per * (size_t)threads, sizeof *scratch);
-  float *out = fk_alloc(n, sizeof *out); /* every element is written: no zeroing */
+  /* per thread: the ring, a padded row and the row pointers. The ring's
+   * rows start on 64-byte lines, so the vertical pass's vector loads never
+   * straddle two lines (a split load costs two). */
+  const size_t ring_stride = A64(row);
+  const size_t per =
+      A64((size_t)ntaps * ring_stride + (size_t)(src->w + 2 * r) * 3) + A64(2 * (size_t)ntaps);
+  /* In place, output row y goes straight into source row y, which was
+   * last read r rows ago and is still in cache, instead of into a fresh
+   * image that every store would first fetch from memory. The rows around
+   * each boundary between threads are copied first (see job.edge). */
+  const int in_place = dst == src;
+  const size_t edge_rows = in_place ? 2 * (size_t)r : 0;
+  float *scratch = fk_alloc(per * (size_t)threads + edge_rows * row * (size_t)(threads - 1) + 15,
+                            sizeof *scratch);
+  float *aligned = scratch + (64 - (uintptr_t)scratch % 64) % 64 / sizeof *scratch;
+  float *out = in_place ? dst->px : fk_alloc(n, sizeof *out); /* all written: no zeroing */
   if (!scratch || !out) {
     free(w);
     free(scratch);
-    free(out);
+    if (!in_place) free(out);
     return fk_err_oom(e, "a blurred image", n * sizeof *out);
   }
   job jobs[FK_BLUR_THREADS];
   pthread_t tid[FK_BLUR_THREADS];
   int started[FK_BLUR_THREADS] = {0};
   for (int i = 0; i < threads; i++) {
-    float *base = scratch + per * (size_t)i;
+    float *base = aligned + per * (size_t)i;
     jobs[i] = (job){.src = src,
                     .dst = out,
                     .w = w,
                     .radius = r,
                     .y0 = src->h * i / threads,
                     .y1 = src->h * (i + 1) / threads,
-                    .ptrs = (const float **)(void *)base,
-                    .ring = base + 2 * (size_t)ntaps,
-                    .pad = base + 2 * (size_t)ntaps + (size_t)ntaps * row};
+                    .ring = base,
+                    .ring_stride = ring_stride,
+                    .pad = base + (size_t)ntaps * ring_stride,
+                    .ptrs = (const float **)(void *)(base + A64((size_t)ntaps * ring_stride +
+                                                                (size_t)(src->w + 2 * r) * 3))};
+  }
+  for (int i = 1; i < threads && in_place; i++) { /* the boundary at jobs[i].y0 */
+    float *copy = aligned + per * (size_t)threads + edge_rows * row * (size_t)(i - 1);
+    int y0 = jobs[i].y0 - r < 0 ? 0 : jobs[i].y0 - r;
+    int y1 = jobs[i].y0 + r > src->h ? src->h : jobs[i].y0 + r;
+    memcpy(copy, src->px + (size_t)y0 * row, (size_t)(y1 - y0) * row * sizeof *copy);
+    jobs[i].edge[0] = jobs[i - 1].edge[1] = copy;
+    jobs[i].edge_y[0] = jobs[i - 1].edge_y[1] = y0;
+    jobs[i].edge_n[0] = jobs[i - 1].edge_n[1] = y1 - y0;
   }
   for (int i = 1; i < threads; i++)
     started[i] = !pthread_create(&tid[i], NULL, thread_main, &jobs[i]);
@@ -169,11 +201,7 @@ int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
   }
   free(scratch);
   free(w);
-  /* src is only read, so dst may be src: its pixels are replaced at the end */
-  if (dst == src) {
-    free(dst->px);
-    dst->px = out;
-  } else {
+  if (!in_place) {
     dst->w = src->w;
     dst->h = src->h;
     dst->px = out;

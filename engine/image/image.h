@@ -27,7 +27,8 @@ void fk_image_fill(fk_image *img, float r, float g, float b);
 /* Separable Gaussian blur, sigma in pixels, boundary mode 'nearest',
  * kernel truncated at radius floor(4*sigma + 0.5): the same numbers as
  * scipy.ndimage.gaussian_filter(img, (sigma, sigma, 0), mode='nearest').
- * dst may equal src. sigma <= 0 copies. */
+ * dst may equal src, which is faster: the result is written over the
+ * source rows while they are still in cache. sigma <= 0 copies. */
 int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e);
 /* The normalised Gaussian weights of every blur here and on the GPU:
  * 2 * radius + 1 values, radius = floor(4 sigma + 0.5), sigma in (0, 1000]. */
