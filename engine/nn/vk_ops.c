@@ -111,13 +111,43 @@ int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_t
                      {bias ? bias->impl : b->impl, 0, 0, 0}, /* unread without bias */
                      {c->impl, 0, 0, 1}};
   if (use_lvp(nn)) {
-    spec[0] = 8;
-    spec[1] = 1;
-    return dispatch(nn, var(a, "matmul_lvp", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
+    /* vec4 loads when every row start is a multiple of 4 elements */
+    uint32_t vec =
+        g->k % 4 == 0 && g->sa % 4 == 0 && g->sb % 4 == 0 && (g->trans_b || g->n % 4 == 0);
+    uint32_t lspec[6] = {8, 1, 1, spec[3], spec[4], vec};
+    return dispatch(nn, var(a, "matmul_lvp", nm, sizeof nm), lspec, 6, bd, 4, &push, sizeof push,
                     (g->n + 63) / 64, (g->m + 15) / 16, g->batch, e);
   }
   return dispatch(nn, var(a, "matmul", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
                   (g->n + 63) / 64, (g->m + 63) / 64, g->batch, e);
+}
+
+/* lavapipe's conv2d (conv2d_lvp.comp): the batch folded into the columns,
+ * and a mode that lets the shader read whole input rows as vec4 where the
+ * shape allows (see the shader's header). */
+static int conv2d_lvp(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_vk_bind *bd,
+                      const uint32_t *spec, fk_err *e) {
+  char nm[64];
+  const fk_nn_conv *c = g->c;
+  struct {
+    uint32_t cin, h, w, cout, oh, ow;
+    int32_t pad_t, pad_l;
+    float alpha;
+    uint32_t n;
+  } push = {g->cin, g->h, g->w, g->cout, g->oh, g->ow, c->pad_t, c->pad_l, c->alpha, g->n};
+  uint32_t k = g->cin * g->kh * g->kw, ncols = g->n * g->oh * g->ow, mode = 0;
+  int same3 = g->kh == 3 && g->kw == 3 && c->stride == 1 && c->pad_t == 1 && c->pad_l == 1 &&
+              g->oh == g->h && g->ow == g->w && g->cin % 4 == 0;
+  if (same3 && g->ow % 8 == 0)
+    mode = 1;
+  else if (same3 && g->ow == 4 && g->oh % 2 == 0)
+    mode = 3;
+  else if (g->kh == 1 && g->kw == 1 && c->stride == 1 && c->pad_t == 0 && c->pad_l == 0 &&
+           g->oh == g->h && g->ow == g->w && (g->oh * g->ow) % 8 == 0 && g->cin % 4 == 0)
+    mode = 2;
+  uint32_t lspec[10] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, k % 4 == 0};
+  return dispatch(nn, var(x, "conv2d_lvp", nm, sizeof nm), lspec, 10, bd, 4, &push, sizeof push,
+                  (ncols + 63) / 64, (g->cout + 15) / 16, 1, e);
 }
 
 int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
@@ -134,12 +164,7 @@ int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_t
                      {w->impl, 0, 0, 0},
                      {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
                      {y->impl, 0, 0, 1}};
-  if (use_lvp(nn)) {
-    spec[0] = 8;
-    spec[1] = 1;
-    return dispatch(nn, var(x, "conv2d_lvp", nm, sizeof nm), spec, 8, bd, 4, &push, sizeof push,
-                    (g->oh * g->ow + 63) / 64, (g->cout + 15) / 16, g->n, e);
-  }
+  if (use_lvp(nn)) return conv2d_lvp(nn, g, x, bd, spec, e);
   return dispatch(nn, var(x, "conv2d", nm, sizeof nm), spec, 8, bd, 4, &push, sizeof push,
                   (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
 }

@@ -16,11 +16,10 @@ static float frand(void) {
   return (float)((double)(rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-static fk_tensor *make(fk_nn *nn, const int64_t *shape, const float *v) {
+static fk_tensor *make_dt(fk_nn *nn, fk_nn_dtype dt, const int64_t *shape, const float *v) {
   fk_err e = {0};
   fk_tensor *t;
-  if (fk_tensor_new(nn, FK_NN_F32, 4, shape, &t, &e) &&
-      fk_tensor_new(nn, FK_NN_F32, 1, shape, &t, &e)) {
+  if (fk_tensor_new(nn, dt, 4, shape, &t, &e) && fk_tensor_new(nn, dt, 1, shape, &t, &e)) {
     CHECK(0, "tensor: %s", e.msg);
     return NULL;
   }
@@ -30,9 +29,13 @@ static fk_tensor *make(fk_nn *nn, const int64_t *shape, const float *v) {
   free(buf);
   return t;
 }
+static fk_tensor *make(fk_nn *nn, const int64_t *shape, const float *v) {
+  return make_dt(nn, FK_NN_F32, shape, v);
+}
 
-static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout,
-                int k, fk_nn_conv c, int with_bias) {
+/* dt F16: fp16 storage on the GPU (where supported), compared loosely. */
+static void one_dt(fk_nn *cpu, fk_nn *gpu, fk_nn_dtype dt, int64_t n, int64_t cin, int64_t h,
+                   int64_t w, int64_t cout, int k, fk_nn_conv c, int with_bias) {
   int64_t oh = (h + c.pad_t + c.pad_b - k) / c.stride + 1,
           ow = (w + c.pad_l + c.pad_r - k) / c.stride + 1;
   int64_t sx[4] = {n, cin, h, w}, sw[4] = {cout, cin, k, k}, sy[4] = {n, cout, oh, ow};
@@ -47,10 +50,11 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64
   fk_err e = {0};
   for (int d = 0; d < 2; d++) {
     int64_t sb[4] = {cout, 1, 1, 1};
-    fk_tensor *tx = make(nns[d], sx, x), *tw = make(nns[d], sw, wt), *ty = make(nns[d], sy, NULL);
+    fk_tensor *tx = make_dt(nns[d], dt, sx, x), *tw = make_dt(nns[d], dt, sw, wt),
+              *ty = make_dt(nns[d], dt, sy, NULL);
     fk_tensor *tb = NULL;
     if (with_bias) {
-      fk_tensor_new(nns[d], FK_NN_F32, 1, sb, &tb, &e);
+      fk_tensor_new(nns[d], dt, 1, sb, &tb, &e);
       fk_tensor_write(tb, b, &e);
     }
     CHECK(!fk_nn_conv2d(nns[d], tx, tw, tb, ty, &c, &e), "conv: %s", e.msg);
@@ -67,15 +71,19 @@ static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64
     num += isfinite(out[1][i]) ? dd * dd : INFINITY;
     den += (double)out[0][i] * out[0][i];
   }
-  CHECK(num / den < 1e-10,
-        "conv n%lld %lldx%lldx%lld -> %lld k%d s%d pad %d,%d,%d,%d act %d: nmse %.3g", (long long)n,
-        (long long)cin, (long long)h, (long long)w, (long long)cout, k, c.stride, c.pad_t, c.pad_l,
-        c.pad_b, c.pad_r, c.act, num / den);
+  CHECK(num / den < (dt == FK_NN_F16 ? 1e-5 : 1e-10),
+        "conv%s n%lld %lldx%lldx%lld -> %lld k%d s%d pad %d,%d,%d,%d act %d: nmse %.3g",
+        dt == FK_NN_F16 ? " f16" : "", (long long)n, (long long)cin, (long long)h, (long long)w,
+        (long long)cout, k, c.stride, c.pad_t, c.pad_l, c.pad_b, c.pad_r, c.act, num / den);
   free(out[0]);
   free(out[1]);
   free(x);
   free(wt);
   free(b);
+}
+static void one(fk_nn *cpu, fk_nn *gpu, int64_t n, int64_t cin, int64_t h, int64_t w, int64_t cout,
+                int k, fk_nn_conv c, int with_bias) {
+  one_dt(cpu, gpu, FK_NN_F32, n, cin, h, w, cout, k, c, with_bias);
 }
 
 int main(void) {
@@ -99,6 +107,21 @@ int main(void) {
     one(cpu, gpu, 2, 33, 6, 7, 65, 1, one1, 1);
     one(cpu, gpu, 1, 5, 7, 9, 6, 2, tf2, 1);
     one(cpu, gpu, 1, 32, 16, 16, 64, 3, silu3, 1);
+    /* lavapipe's vec4 modes (batch folded into columns, rows and columns
+     * past the tile edges): 3x3 same with ow % 8 == 0 (one and several
+     * 8-pixel segments per row), 3x3 same on 4-wide maps, 1x1 with
+     * cin % 4 == 0; each also in fp16 storage. */
+    for (int f = 0; f < 2; f++) {
+      fk_nn_dtype dt = f ? FK_NN_F16 : FK_NN_F32;
+      one_dt(cpu, gpu, dt, 2, 8, 5, 8, 20, 3, same3, 1);
+      one_dt(cpu, gpu, dt, 3, 4, 3, 24, 9, 3, silu3, 1);
+      one_dt(cpu, gpu, dt, 2, 12, 4, 4, 17, 3, same3, 1);
+      one_dt(cpu, gpu, dt, 1, 8, 6, 4, 33, 3, same3, 0);
+      one_dt(cpu, gpu, dt, 2, 16, 2, 4, 40, 1, one1, 1);
+      one_dt(cpu, gpu, dt, 3, 20, 3, 8, 7, 1, one1, 0);
+      one_dt(cpu, gpu, dt, 2, 9, 5, 6, 19, 3, down3, 1);
+      one_dt(cpu, gpu, dt, 2, 12, 2, 2, 20, 3, same3, 1);
+    }
   }
   unsetenv("FUNKY_VK_MATMUL");
   /* The benchmark's naive baseline computes the same convolution. */
