@@ -233,6 +233,38 @@ static void load_nets(lua_State *L, fk_lua_sd *s) {
   if (!s->vae && fk_vae_load(s->nn, s->m, s->f16, &s->vae, &e)) fk_lua_raise(L, &e);
 }
 
+/* An image argument as a {1, 3, H, W} tensor in [-1, 1] (pushed). */
+static fk_lua_tensor *image_arg(lua_State *L, int idx) {
+  fk_image *img = luaL_testudata(L, idx, FK_LUA_IMAGE);
+  if (!img) {
+    fk_lua_tensor *t = luaL_testudata(L, idx, FK_LUA_TENSOR);
+    if (!t || t->ndim != 4 || t->shape[0] != 1 || t->shape[1] != 3)
+      luaL_argerror(L, idx, "an image or a {1, 3, H, W} tensor in [-1, 1]");
+    lua_pushvalue(L, idx);
+    return t;
+  }
+  int64_t sh[4] = {1, 3, img->h, img->w};
+  fk_lua_tensor *t = fk_lua_tensor_new(L, 4, sh);
+  size_t n = (size_t)img->w * (size_t)img->h;
+  for (size_t i = 0; i < n; i++)
+    for (size_t c = 0; c < 3; c++) t->v[c * n + i] = 2 * img->px[3 * i + c] - 1;
+  return t;
+}
+
+/* Pushes the image of a decoder output {3, h, w} in [-1, 1]. */
+static int push_image(lua_State *L, const float *chw, int w, int h, fk_err *e) {
+  fk_image out = {0};
+  if (fk_image_new(&out, w, h, e)) return -1;
+  size_t n = (size_t)w * (size_t)h;
+  for (size_t i = 0; i < n; i++)
+    for (size_t c = 0; c < 3; c++) {
+      float v = chw[c * n + i] / 2 + 0.5f;
+      out.px[3 * i + c] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  fk_lua_image_push(L, &out);
+  return 0;
+}
+
 /* A tensor option of exactly n values (or nil). */
 static const float *tensor_field(lua_State *L, int t, const char *name, size_t n) {
   lua_getfield(L, t, name);
@@ -259,18 +291,13 @@ static int sd_img2img(lua_State *L) {
   const fk_sd_config *cfg = fk_sd_config_of(s->m);
   fk_img2img p = {0};
   lua_getfield(L, 2, "init");
-  fk_image *img = luaL_testudata(L, -1, FK_LUA_IMAGE);
-  fk_lua_tensor *itens = luaL_testudata(L, -1, FK_LUA_TENSOR);
-  if (!img && !(itens && itens->ndim == 4 && itens->shape[0] == 1 && itens->shape[1] == 3))
+  if (!luaL_testudata(L, -1, FK_LUA_IMAGE) && !luaL_testudata(L, -1, FK_LUA_TENSOR))
     fk_lua_field_error(L, 2, "init", "must be an image or a {1, 3, H, W} tensor in [-1, 1]");
-  p.width = img ? img->w : (int)itens->shape[3];
-  p.height = img ? img->h : (int)itens->shape[2];
+  fk_lua_tensor *init = image_arg(L, lua_gettop(L)); /* stays on the stack */
+  p.width = (int)init->shape[3];
+  p.height = (int)init->shape[2];
   size_t npx = (size_t)p.width * (size_t)p.height;
-  float *init = lua_newuserdata(L, 3 * npx * sizeof *init); /* freed by the GC */
-  for (size_t i = 0; i < npx; i++)
-    for (int c = 0; c < 3; c++)
-      init[(size_t)c * npx + i] = img ? 2 * img->px[3 * i + (size_t)c] - 1 : itens->v[c * npx + i];
-  p.init = init;
+  p.init = init->v;
   const char *prompt = fk_lua_str_field(L, 2, 2, "prompt", "");
   const char *negative = fk_lua_str_field(L, 2, 2, "negative", "");
   p.strength =
@@ -313,17 +340,10 @@ static int sd_img2img(lua_State *L) {
   fk_img2img_result r;
   fk_err e = {0};
   if (fk_img2img_run(&nets, &p, &r, &e)) return fk_lua_raise(L, &e);
-  fk_image out = {0};
-  if (fk_image_new(&out, p.width, p.height, &e)) {
+  if (push_image(L, r.image, p.width, p.height, &e)) {
     fk_img2img_result_free(&r);
     return fk_lua_raise(L, &e);
   }
-  for (size_t i = 0; i < npx; i++)
-    for (int c = 0; c < 3; c++) {
-      float v = r.image[(size_t)c * npx + i] / 2 + 0.5f;
-      out.px[3 * i + (size_t)c] = v < 0 ? 0 : v > 1 ? 1 : v;
-    }
-  fk_lua_image_push(L, &out);
   int64_t ls[4] = {1, cfg->unet.in_channels, p.height / 8, p.width / 8};
   int64_t is[4] = {1, 3, p.height, p.width};
   int64_t ss[5] = {r.steps_run, 1, ls[1], ls[2], ls[3]};
@@ -340,6 +360,104 @@ static int sd_img2img(lua_State *L) {
   lua_setfield(L, -2, "steps");
   fk_img2img_result_free(&r);
   return 3;
+}
+
+/* ---- tensors in, tensors out ------------------------------------------- */
+
+static fk_tensor *to_device(lua_State *L, fk_lua_sd *s, const fk_lua_tensor *t) {
+  fk_tensor *x = NULL;
+  fk_err e = {0};
+  if (t->ndim < 1 || t->ndim > FK_NN_MAX_DIMS) luaL_error(L, "tensors of 1..4 dimensions here");
+  if (fk_tensor_new(s->nn, fk_unet_dtype(s->unet), t->ndim, t->shape, &x, &e) ||
+      fk_tensor_write(x, t->v, &e)) {
+    fk_tensor_free(x);
+    fk_lua_raise(L, &e);
+  }
+  return x;
+}
+
+/* Reads x into a new Lua tensor (frees x); raises on error. */
+static fk_lua_tensor *to_lua(lua_State *L, fk_tensor *x, fk_err *e) {
+  fk_lua_tensor *t = fk_lua_tensor_new(L, x->ndim, x->shape);
+  int rc = fk_tensor_read(x, t->v, e);
+  fk_tensor_free(x);
+  if (rc) fk_lua_raise(L, e);
+  return t;
+}
+
+/* sd:encode_image(img) -> latents (scaling_factor x posterior mean),
+ * {mean, std} of the posterior */
+static int sd_encode_image(lua_State *L) {
+  fk_lua_sd *s = check_sd(L, 1);
+  fk_lua_tensor *in = image_arg(L, 2);
+  load_nets(L, s);
+  fk_tensor *x = to_device(L, s, in), *mean = NULL, *std = NULL;
+  fk_err e = {0};
+  int rc = fk_vae_encode(s->vae, x, &mean, &std, &e);
+  fk_tensor_free(x);
+  if (rc) return fk_lua_raise(L, &e);
+  fk_lua_tensor *m = to_lua(L, mean, &e);
+  int mi = lua_gettop(L);
+  fk_lua_tensor *lat = fk_lua_tensor_new(L, m->ndim, m->shape);
+  float sf = (float)fk_vae_scaling_factor(s->vae);
+  for (size_t i = 0; i < m->n; i++) lat->v[i] = sf * m->v[i];
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, mi);
+  lua_setfield(L, -2, "mean");
+  to_lua(L, std, &e);
+  lua_setfield(L, -2, "std");
+  return 2;
+}
+
+/* sd:decode_latent(latents {1, 4, h, w}) -> image in [0, 1], the raw
+ * decoder output {1, 3, 8h, 8w} (latents are divided by the scaling
+ * factor first, as the pipeline does) */
+static int sd_decode_latent(lua_State *L) {
+  fk_lua_sd *s = check_sd(L, 1);
+  fk_lua_tensor *z = fk_lua_tensor_check(L, 2);
+  if (z->ndim != 4 || z->shape[0] != 1) return luaL_argerror(L, 2, "a {1, C, h, w} latent tensor");
+  load_nets(L, s);
+  fk_lua_tensor *zs = fk_lua_tensor_new(L, 4, z->shape);
+  float inv = (float)(1.0 / fk_vae_scaling_factor(s->vae));
+  for (size_t i = 0; i < z->n; i++) zs->v[i] = z->v[i] * inv;
+  fk_tensor *x = to_device(L, s, zs), *y = NULL;
+  fk_err e = {0};
+  int rc = fk_vae_decode(s->vae, x, &y, &e);
+  fk_tensor_free(x);
+  if (rc) return fk_lua_raise(L, &e);
+  fk_lua_tensor *raw = to_lua(L, y, &e);
+  int ri = lua_gettop(L);
+  if (push_image(L, raw->v, (int)raw->shape[3], (int)raw->shape[2], &e)) return fk_lua_raise(L, &e);
+  lua_pushvalue(L, ri);
+  return 2;
+}
+
+/* sd:unet(latents {B, 4, h, w}, t (number or list of B), context {B, L, D})
+ * -> the model's prediction {B, 4, h, w} */
+static int sd_unet(lua_State *L) {
+  fk_lua_sd *s = check_sd(L, 1);
+  fk_lua_tensor *x = fk_lua_tensor_check(L, 2), *c = fk_lua_tensor_check(L, 4);
+  if (x->ndim != 4 || c->ndim != 3 || c->shape[0] != x->shape[0] || x->shape[0] > 64)
+    return luaL_argerror(L, 2, "latents {B, C, h, w} and context {B, L, D} with one B (<= 64)");
+  float t[64];
+  for (int64_t b = 0; b < x->shape[0]; b++) {
+    if (lua_istable(L, 3)) {
+      lua_rawgeti(L, 3, (lua_Integer)b + 1);
+      t[b] = (float)luaL_checknumber(L, -1);
+      lua_pop(L, 1);
+    } else {
+      t[b] = (float)luaL_checknumber(L, 3);
+    }
+  }
+  load_nets(L, s);
+  fk_tensor *dx = to_device(L, s, x), *dc = to_device(L, s, c), *y = NULL;
+  fk_err e = {0};
+  int rc = fk_unet_forward(s->unet, dx, t, dc, &y, &e);
+  fk_tensor_free(dx);
+  fk_tensor_free(dc);
+  if (rc) return fk_lua_raise(L, &e);
+  to_lua(L, y, &e);
+  return 1;
 }
 
 /* sd:config(): the family, layout and the main sizes, for scripts. */
@@ -395,6 +513,9 @@ int fk_lua_open_sd(lua_State *L) {
   static const luaL_Reg methods[] = {{"tokenize", sd_tokenize},
                                      {"encode_text", sd_encode_text},
                                      {"img2img", sd_img2img},
+                                     {"encode_image", sd_encode_image},
+                                     {"decode_latent", sd_decode_latent},
+                                     {"unet", sd_unet},
                                      {"config", sd_config},
                                      {"device", sd_device},
                                      {"close", sd_close},
