@@ -231,11 +231,17 @@ function M.plan()
   if tl.model and tl.model ~= "" then
     if type(tl.model) ~= "string" then fail("timeline: model must be the path of a model", 1) end
     local sd
+    --- Loads the model (the renderer calls it before the first frame it
+    --- diffuses: a model that cannot load stops the render at once).
+    function plan.open_model()
+      sd = sd or funky_native.sd.load(tl.model, { device = tl.device })
+      return sd
+    end
     --- Diffuses frame f's init image with the timeline's model: per-frame
     --- values from frame(f)'s result win over the section's, the section's
     --- over the timeline's.
     function plan.diffuse(f, out)
-      sd = sd or funky_native.sd.load(tl.model, { device = tl.device })
+      local sd = plan.open_model()
       local sec = f.section or {}
       local function pick(k, default)
         if out[k] ~= nil then return out[k] end
