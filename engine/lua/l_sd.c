@@ -282,8 +282,33 @@ static const float *tensor_field(lua_State *L, int t, const char *name, size_t n
   return x->v;
 }
 
+/* A1111 pads the shorter of two prompts' embeddings with empty-prompt
+ * chunks until both have as many (pushes the tensors it makes). */
+static void pad_pair(lua_State *L, fk_lua_sd *s, fk_lua_tensor **a, fk_lua_tensor **b,
+                     int clip_skip) {
+  while ((*a)->shape[1] != (*b)->shape[1]) {
+    fk_lua_tensor **shorter = (*a)->shape[1] < (*b)->shape[1] ? a : b;
+    text_opts plain = {0, 0, clip_skip};
+    fk_lua_tensor *empty = encode_cached(L, 1, s, "", &plain);
+    int64_t sh[3] = {1, (*shorter)->shape[1] + empty->shape[1], (*shorter)->shape[2]};
+    fk_lua_tensor *grown = fk_lua_tensor_new(L, 3, sh);
+    memcpy(grown->v, (*shorter)->v, (*shorter)->n * sizeof(float));
+    memcpy(grown->v + (*shorter)->n, empty->v, empty->n * sizeof(float));
+    *shorter = grown;
+  }
+}
+
+/* (1 - w) a + w b, the shorter padded first (pushed). */
+static fk_lua_tensor *blend(lua_State *L, fk_lua_sd *s, fk_lua_tensor *a, fk_lua_tensor *b,
+                            double w, int clip_skip) {
+  pad_pair(L, s, &a, &b, clip_skip);
+  fk_lua_tensor *m = fk_lua_tensor_new(L, 3, a->shape);
+  for (size_t i = 0; i < m->n; i++) m->v[i] = (float)((1 - w) * a->v[i] + w * b->v[i]);
+  return m;
+}
+
 /* sd:img2img{init, prompt, negative, start_schedule, steps, guidance,
- * sampler, seed, frame, weighting, clip_skip, noise, vae_noise} -> image,
+ * sampler, seed, frame, weighting, clip_skip, noise, vae_noise, mix} -> image,
  * final latents {1, 4, h, w}, {decoded, step_latents, steps} */
 static int sd_img2img(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
@@ -315,23 +340,22 @@ static int sd_img2img(lua_State *L) {
   p.vae_noise = tensor_field(L, 2, "vae_noise", nl);
   load_nets(L, s);
   fk_lua_tensor *cond = encode_cached(L, 1, s, prompt, &o), *unc = NULL;
-  if (p.guidance > 1) {
-    unc = encode_cached(L, 1, s, negative, &o);
-    /* A1111 pads the shorter of prompt and negative with empty-prompt chunks */
-    while (cond->shape[1] != unc->shape[1]) {
-      fk_lua_tensor *shorter = cond->shape[1] < unc->shape[1] ? cond : unc;
-      text_opts plain = {0, 0, o.clip_skip};
-      fk_lua_tensor *empty = encode_cached(L, 1, s, "", &plain);
-      int64_t sh[3] = {1, shorter->shape[1] + empty->shape[1], shorter->shape[2]};
-      fk_lua_tensor *grown = fk_lua_tensor_new(L, 3, sh);
-      memcpy(grown->v, shorter->v, shorter->n * sizeof(float));
-      memcpy(grown->v + shorter->n, empty->v, empty->n * sizeof(float));
-      if (shorter == cond)
-        cond = grown;
-      else
-        unc = grown;
-    }
+  if (p.guidance > 1) unc = encode_cached(L, 1, s, negative, &o);
+  lua_getfield(L, 2, "mix");
+  if (!lua_isnil(L, -1)) { /* a cross-fade from another prompt */
+    int mt = lua_gettop(L);
+    if (!lua_istable(L, mt))
+      fk_lua_field_error(L, 2, "mix",
+                         "must be { prompt = text, weight = 0..1 [, negative = text] }");
+    double w = fk_lua_num_field(L, mt, 2, "weight", 0.5);
+    if (!(w >= 0 && w <= 1)) fk_lua_field_error(L, 2, "mix", "weight must be in 0..1");
+    const char *mp = fk_lua_str_field(L, mt, 2, "prompt", prompt);
+    const char *mn = fk_lua_str_field(L, mt, 2, "negative", negative);
+    cond = blend(L, s, cond, encode_cached(L, 1, s, mp, &o), w, o.clip_skip);
+    if (unc && strcmp(mn, negative))
+      unc = blend(L, s, unc, encode_cached(L, 1, s, mn, &o), w, o.clip_skip);
   }
+  if (unc) pad_pair(L, s, &cond, &unc, o.clip_skip);
   p.cond = cond->v;
   p.uncond = unc ? unc->v : NULL;
   p.ctx_len = (int)cond->shape[1];

@@ -231,6 +231,27 @@ function M.plan()
   if tl.model and tl.model ~= "" then
     if type(tl.model) ~= "string" then fail("timeline: model must be the path of a model", 1) end
     local sd
+    --- The cross-fade into section sec at frame f: the previous section's
+    --- prompts with their weight, which falls from n/(n+1) to 1/(n+1) over
+    --- the first n frames of sec (crossfade = n frames, or a time such as
+    --- "2s" or "4b", on the section or the timeline); nil outside it.
+    local function crossfade(f, sec)
+      local cf = sec.crossfade
+      if cf == nil then cf = tl.crossfade end
+      if cf == nil or cf == 0 or cf == false then return nil end
+      local n = cf
+      if type(cf) == "string" then
+        n = math.floor(ftime.seconds(cf, { fps = tl.fps, tempo = ctx.tempo }) * tl.fps + 0.5)
+      elseif type(cf) ~= "number" or cf < 0 then
+        fail(("crossfade must be a number of frames or a time like \"2s\", got %s"):format(tostring(cf)), 3)
+      end
+      local prev
+      for _, s in ipairs(sections) do if s.start < sec.start then prev = s end end
+      local d = f.index - math.ceil(sec.start * tl.fps - 1e-9)
+      if not prev or d < 0 or d >= n then return nil end
+      local function of(s, k) if s[k] ~= nil then return s[k] end return tl[k] or "" end
+      return { prompt = of(prev, "prompt"), negative = of(prev, "negative"), weight = 1 - (d + 1) / (n + 1) }
+    end
     --- Loads the model (the renderer calls it before the first frame it
     --- diffuses: a model that cannot load stops the render at once).
     function plan.open_model()
@@ -250,6 +271,7 @@ function M.plan()
         return default
       end
       local img = sd:img2img {
+        mix = out.prompt == nil and crossfade(f, sec) or nil,
         init = out.init, prompt = pick("prompt", ""), negative = pick("negative", ""),
         strength = pick("start_schedule", 0.5), steps = pick("steps", 20),
         guidance = pick("guidance", 7.5), sampler = pick("sampler", "ddim"),
