@@ -1,0 +1,197 @@
+/* FILM-net against the PyTorch port (goldens film_64x64_dt050/dt025:
+ * random weights, frames fed unpadded): relative error < 1e-3 in fp32 on
+ * both backends, < 2e-2 with fp16 storage; the flow pyramids are compared
+ * too, to tell a flow error from a decoder error. Whole-network parity:
+ * labelled "heavy" (the plain C reference conv under ASan takes minutes).
+ * Also: the weight checks' messages, padding to 64, recursive midpoints. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "interp/film.h"
+#include "interp/interp.h"
+#include "models/safetensors.h"
+#include "nn_test_util.h"
+
+static char golden_dir[4096];
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *golden(fk_st_file *g, const char *name, const fk_st_tensor **t) {
+  float *v = NULL;
+  fk_err e = {0};
+  *t = fk_st_find(g, name);
+  if (!*t || fk_st_to_f32(*t, &v, &e)) CHECK(0, "golden %s: %s", name, e.msg);
+  return v;
+}
+
+static double rel_err(const float *got, const float *ref, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!isfinite(got[i])) return INFINITY;
+    num += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
+    den += (double)ref[i] * ref[i];
+  }
+  return sqrt(num / den);
+}
+
+/* Entry b of a debug tensor [2, 2, h, w] against the golden [1, 2, h, w]. */
+static double debug_err(fk_tensor *t, int b, fk_st_file *g, const char *name) {
+  const fk_st_tensor *gt;
+  float *ref = golden(g, name, &gt), *all = malloc(t->numel * sizeof *all);
+  fk_err e = {0};
+  double r = INFINITY;
+  if (ref && all && gt->numel * 2 == t->numel && !fk_tensor_read(t, all, &e))
+    r = rel_err(all + (size_t)b * gt->numel, ref, gt->numel);
+  free(ref);
+  free(all);
+  return r;
+}
+
+static fk_tensor *upload(fk_film *f, const float *v, const fk_st_tensor *t) {
+  fk_err e = {0};
+  fk_tensor *x = NULL;
+  if (fk_tensor_new(fk_film_backend(f), fk_film_dtype(f), t->ndim, t->shape, &x, &e) ||
+      fk_tensor_write(x, v, &e))
+    CHECK(0, "upload: %s", e.msg);
+  return x;
+}
+
+static void parity(fk_film *f, const char *file, const char *what) {
+  char p[4200];
+  fk_err e = {0};
+  snprintf(p, sizeof p, "%s/%s", golden_dir, file);
+  fk_st_file *g;
+  if (fk_st_open(p, &g, &e)) {
+    CHECK(0, "golden: %s", e.msg);
+    return;
+  }
+  double limit = fk_film_dtype(f) == FK_NN_F16 ? 2e-2 : 1e-3;
+  const fk_st_tensor *t0, *t1, *tdt, *timg;
+  float *x0 = golden(g, "x0", &t0), *x1 = golden(g, "x1", &t1), *dt = golden(g, "dt", &tdt);
+  float *ref = golden(g, "image", &timg);
+  fk_tensor *a = upload(f, x0, t0), *b = upload(f, x1, t1), *y = NULL;
+  fk_film_debug dbg = {0};
+  double t = now_s();
+  CHECK(fk_film_forward(f, a, b, dt[0], &y, &dbg, &e) == 0, "%s %s: %s", what, file, e.msg);
+  double ms = (now_s() - t) * 1e3;
+  if (y) {
+    float *got = malloc(timg->numel * sizeof *got);
+    CHECK(!fk_tensor_read(y, got, &e), "read: %s", e.msg);
+    double r = rel_err(got, ref, timg->numel);
+    printf("%s %s: image relative error %.3g (%.0f ms)\n", what, file, r, ms);
+    CHECK(r < limit, "%s %s: image relative error %.3g (limit %.0e)", what, file, r, limit);
+    free(got);
+    static const char *const dir[2] = {"forward", "backward"};
+    for (int d = 0; d < 2; d++) {
+      double worst = 0;
+      char n[96];
+      for (int l = 0; l < FK_FILM_LEVELS; l++) {
+        snprintf(n, sizeof n, "debug_%s_residual_flow_pyramid_%d", dir[d], l);
+        double r2 = debug_err(dbg.residual[l], d, g, n);
+        CHECK(r2 < limit, "%s %s: %s relative error %.3g", what, file, n, r2);
+        worst = r2 > worst ? r2 : worst;
+      }
+      for (int l = 0; l < FK_FILM_FUSION_LEVELS; l++) {
+        snprintf(n, sizeof n, "debug_%s_flow_pyramid_%d", dir[d], l);
+        double r2 = debug_err(dbg.flow[l], d, g, n);
+        CHECK(r2 < limit, "%s %s: %s relative error %.3g", what, file, n, r2);
+        worst = r2 > worst ? r2 : worst;
+      }
+      printf("%s %s: %s flows, worst level relative error %.3g\n", what, file, dir[d], worst);
+    }
+  }
+  fk_film_debug_free(&dbg);
+  fk_tensor_free(y);
+  fk_tensor_free(a);
+  fk_tensor_free(b);
+  free(x0), free(x1), free(dt), free(ref);
+  fk_st_close(g);
+}
+
+static fk_film *load(fk_nn *nn, int f16, const char *what) {
+  char p[4200];
+  fk_err e = {0};
+  fk_film *f = NULL;
+  snprintf(p, sizeof p, "%s/film-random.safetensors", golden_dir);
+  CHECK(fk_film_load(nn, p, f16, &f, &e) == 0, "%s: load: %s", what, e.msg);
+  return f;
+}
+
+/* A file that is not FILM's names the first missing tensor and its shape. */
+static void wrong_file(fk_nn *nn) {
+  char p[4200];
+  fk_err e = {0};
+  fk_film *f = NULL;
+  snprintf(p, sizeof p, "%s/film_64x64_dt050.safetensors", golden_dir);
+  CHECK(fk_film_load(nn, p, 0, &f, &e) == FK_EUSER && !f, "a golden file loads as weights");
+  CHECK(strstr(e.msg, "'extract.extract_sublevels.convs.0.0.0.weight' [64, 3, 3, 3] is missing"),
+        "message: %s", e.msg);
+}
+
+/* pad = 64 on a frame that is not a multiple of 64 keeps its size and
+ * gives the frame that padding by hand gives; recursive midpoints put the
+ * midpoint in the middle. 50x60 pads to 64x64, the goldens' size. */
+static void padding(fk_film *f, const char *what) {
+  enum { H = 50, W = 60, P = 64, TOP = 7, LEFT = 2 };
+  static float a[3 * H * W], b[3 * H * W], out[3 * H * W], mids[3][3 * H * W];
+  static float pa[3 * P * P], pb[3 * P * P], po[3 * P * P];
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        float va = 0.5f + 0.4f * sinf(0.2f * x + 0.3f * y + (float)c);
+        float vb = 0.5f + 0.4f * sinf(0.2f * (x - 2) + 0.3f * (y - 1) + (float)c);
+        a[(c * H + y) * W + x] = pa[(c * P + y + TOP) * P + x + LEFT] = va;
+        b[(c * H + y) * W + x] = pb[(c * P + y + TOP) * P + x + LEFT] = vb;
+      }
+  fk_err e = {0};
+  CHECK(fk_interp_between(f, a, b, H, W, 0.5f, 0, out, &e) == FK_EUSER, "%s: 50x60 unpadded", what);
+  CHECK(strstr(e.msg, "too small"), "message: %s", e.msg);
+  CHECK(fk_interp_between(f, a, b, H, W, 1.5f, 64, out, &e) == FK_EUSER, "%s: t = 1.5", what);
+  CHECK(fk_interp_between(f, pa, pb, P, P, 0.5f, 0, po, &e) == 0, "%s: 64x64: %s", what, e.msg);
+  float *const outs[3] = {mids[0], mids[1], mids[2]};
+  CHECK(fk_interp_midpoints(f, a, b, H, W, 2, 64, outs, &e) == 0, "%s: midpoints: %s", what, e.msg);
+  double worst = 0, d01 = 0;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++) {
+        size_t i = (size_t)(c * H + y) * W + x;
+        double d = fabs(po[(c * P + y + TOP) * P + x + LEFT] - mids[1][i]);
+        worst = d > worst ? d : worst;
+        d01 += fabs(mids[0][i] - mids[1][i]) + fabs(mids[2][i] - mids[1][i]);
+      }
+  CHECK(worst < 1e-5, "%s: pad 64 differs from padding by hand by %.3g", what, worst);
+  CHECK(d01 > 0 && isfinite(d01), "%s: the quarter frames differ from the midpoint", what);
+  (void)out;
+}
+
+int main(void) {
+  const char *src = getenv("SRC");
+  snprintf(golden_dir, sizeof golden_dir, "%.2000s/../shared/golden/film", src ? src : ".");
+  fk_nn *cpu, *gpu;
+  if (test_backends(&cpu, &gpu)) return 1;
+  wrong_file(cpu);
+  fk_film *f = load(gpu, 0, "vulkan");
+  if (f) {
+    parity(f, "film_64x64_dt050.safetensors", "vulkan fp32");
+    parity(f, "film_64x64_dt025.safetensors", "vulkan fp32");
+    padding(f, "vulkan fp32");
+    fk_film_free(f);
+  }
+  if ((f = load(gpu, 1, "vulkan f16"))) {
+    parity(f, "film_64x64_dt050.safetensors",
+           fk_film_dtype(f) == FK_NN_F16 ? "vulkan fp16" : "vulkan (no fp16)");
+    fk_film_free(f);
+  }
+  if ((f = load(cpu, 0, "cpu"))) {
+    parity(f, "film_64x64_dt025.safetensors", "cpu fp32");
+    fk_film_free(f);
+  }
+  return test_finish(cpu, gpu);
+}
