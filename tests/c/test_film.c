@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/file.h"
 #include "interp/film.h"
 #include "models/safetensors.h"
 #include "nn_test_util.h"
@@ -132,6 +133,18 @@ static void wrong_file(fk_nn *nn) {
   CHECK(fk_film_load(nn, p, 0, &f, &e) == FK_EUSER && !f, "a golden file loads as weights");
   CHECK(strstr(e.msg, "'extract.extract_sublevels.convs.0.0.0.weight' [64, 3, 3, 3] is missing"),
         "message: %s", e.msg);
+  /* a tensor of another shape: both shapes in the message */
+  const char *tmp = getenv("TMP");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%.4000s", tmp ? tmp : "/tmp");
+  fk_file_mkdirs(dir, &e);
+  snprintf(p, sizeof p, "%s/film-wrong-shape.safetensors", dir);
+  static float w[64 * 3 * 5 * 5];
+  int64_t shape[4] = {64, 3, 5, 5};
+  fk_st_desc d = {"extract.extract_sublevels.convs.0.0.0.weight", FK_ST_F32, 4, shape, w};
+  CHECK(fk_st_write(p, &d, 1, NULL, 0, &e) == 0, "write: %s", e.msg);
+  CHECK(fk_film_load(nn, p, 0, &f, &e) == FK_EUSER && !f, "a wrong shape loads");
+  CHECK(strstr(e.msg, "has shape [64, 3, 5, 5], expected [64, 3, 3, 3]"), "message: %s", e.msg);
 }
 
 int main(void) {
