@@ -17,10 +17,10 @@ static int open_native(lua_State *L) {
   static const struct {
     const char *name;
     lua_CFunction open;
-  } mods[] = {{"audio", fk_lua_open_audio},   {"bins", fk_lua_open_bins},
-              {"image", fk_lua_open_image},   {"noise", fk_lua_open_noise},
-              {"draw", fk_lua_open_draw},     {"colour", fk_lua_open_colour},
-              {"tensor", fk_lua_open_tensor}, {"sd", fk_lua_open_sd}};
+  } mods[] = {
+      {"audio", fk_lua_open_audio},   {"bins", fk_lua_open_bins}, {"image", fk_lua_open_image},
+      {"noise", fk_lua_open_noise},   {"draw", fk_lua_open_draw}, {"colour", fk_lua_open_colour},
+      {"tensor", fk_lua_open_tensor}, {"sd", fk_lua_open_sd},     {"interp", fk_lua_open_interp}};
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
     mods[i].open(L);
     lua_setfield(L, -2, mods[i].name);
