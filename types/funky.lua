@@ -384,6 +384,7 @@ local Features = {}
 
 ---A float array (a spectrum or a list of amplitudes), indexed from 1 like a Lua array: `#a`, `a[i]` (nil outside 1..#a), `a[i] = x` (i in 1..#a, else "index out of range"). In a spectrum `a[1]` is FFT bin 0, the DC term. Made by song:frames (spectra), floats:take/map and funky.floats.
 ---@class funky.Floats
+---@field [integer] number the value at index 1..#a (nil outside)
 ---@field peak number the song's largest magnitude (spectra and what is taken from them; 0 when unknown), for normalise = "global"
 ---@field hz number? width of one FFT bin in Hz (rate / n_window), spectra only, else nil
 local Floats = {}
@@ -459,6 +460,7 @@ local FrameResult = {}
 
 ---What song:frames returns: a Lua array of `frame` tables, frames[k + 1] for video frame k, plus the analysis settings below.
 ---@class funky.Frames
+---@field [integer] funky.Frame frames[k + 1] is video frame k
 ---@field fps number video frames per second
 ---@field window number onset window in seconds
 ---@field n_window integer onset window (FFT length) in samples, floor(window * rate)

@@ -80,6 +80,7 @@ static int audio_demo(lua_State *L) {
 /*** @type frames
  * What song:frames returns: a Lua array of `frame` tables, frames[k + 1] for video frame k,
  * plus the analysis settings below.
+ * @field [integer] frame frames[k + 1] is video frame k
  * @field fps number video frames per second
  * @field window number onset window in seconds
  * @field n_window integer onset window (FFT length) in samples, floor(window * rate)

@@ -52,6 +52,7 @@ fk_lua_floats *fk_lua_floats_arg(lua_State *L, int idx, const char *what, int *p
  * In a spectrum `a[1]` is FFT bin 0, the DC term. Made by song:frames (spectra),
  * floats:take/map and funky.floats.
  * @metatable funky.floats
+ * @field [integer] number the value at index 1..#a (nil outside)
  * @field peak number the song's largest magnitude (spectra and what is taken from them; 0 when
  *   unknown), for normalise = "global"
  * @field hz number? width of one FFT bin in Hz (rate / n_window), spectra only, else nil
