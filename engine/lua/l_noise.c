@@ -112,6 +112,33 @@ static int draw_field(void *arg, fk_image *img, fk_err *e) {
   return fk_noise_field(cfg, img, e);
 }
 
+/*** funky.noise.field(opts)
+ * A noise field: for each bin b, points_per_bin points at positions from a 64-bit hash of
+ * (seed, b, k) (low 32 bits the column, high 32 the row), each a disc of `radius` pixels in the
+ * bin's colour times its lightness; where points overlap each channel keeps the brighter value.
+ * The same seed gives the same field on every machine.
+ * @param opts table the field
+ * @field size integer[] {width, height} in pixels, 1..8192 each (required)
+ * @field amps floats|number[] one magnitude per bin, usually spectrum:take(bins) (required)
+ * @field colour? string|fun(bin:integer,count:integer):number,number,number a scheme name
+ *   ("rainbow", "fire", "ice", "mono") or a function of the bin (from 1) and the bin count
+ *   returning r, g, b in 0..1; default "rainbow"
+ * @field seed? integer position seed; default 7
+ * @field points_per_bin? integer points per bin, 1..1048576; default 1
+ * @field radius? number disc radius in pixels, 0..256 (0: one pixel); default 0
+ * @field normalise? string|number[] lightness from magnitude: "frame" (a / the frame's largest,
+ *   the default), "global" (a / the song's largest, amps.peak; needs amps from a song's
+ *   spectrum), "none" (a clamped to 0..1) or {db_min, db_max}: 20 log10(a / the frame's
+ *   largest) in dB mapped from db_min..db_max to 0..1
+ * @field background? number[] {r, g, b} behind the points, 0..1; default black
+ * @return image the field
+ * @error bad argument #1 field 'size', 'amps' ("is required ..."), 'points_per_bin' ("must be in
+ *   1..1048576"), 'radius' ("must be in [0, 256] pixels"), 'normalise' ("must be \"frame\",
+ *   \"global\", \"none\" or {db_min, db_max}", "needs db_min < db_max", "\"global\" needs amps
+ *   taken from a song's spectrum"), 'colour' or 'background' naming what is wrong
+ * @error an error raised in the colour function, or "colour function must return r, g, b
+ *   numbers (bin B)"
+ */
 static int noise_field(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   fk_noise_cfg cfg;
@@ -136,6 +163,10 @@ static int noise_field(lua_State *L) {
   return fk_lua_draw_coloured(L, 1, &fc.cfg.colour, &fc.cfg.colour_ctx, draw_field, &fc);
 }
 
+/*** @module funky.noise
+ * Noise fields: scattered coloured points whose brightness follows a spectrum, the seed
+ * recipe's init image.
+ */
 int fk_lua_open_noise(lua_State *L) {
   static const luaL_Reg fns[] = {{"field", noise_field}, {NULL, NULL}};
   luaL_newlib(L, fns);
