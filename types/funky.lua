@@ -24,6 +24,20 @@ local funky = {}
 ---@return funky.Floats # the array (peak 0, not a spectrum)
 function funky.floats(values) end
 
+funky.interp = {}
+
+---@class funky.interp_load_opts
+---@field device? string "vulkan" (the best Vulkan device, the default) or "cpu" (the plain reference kernels: slow)
+---@field f16? boolean 16-bit storage where the device has it (arithmetic stays fp32); default true
+
+---Opens a frame interpolator: FILM-net weights in .safetensors with the PyTorch port's tensor names (models/convert_interpolator.py makes them from film_net_fp32.pt), every tensor checked by name and shape.
+---
+---Errors: bad argument #2 field 'device' "must be \"vulkan\" or \"cpu\""; a message naming the file and the first missing or wrong tensor with the expected shape
+---@param path string the .safetensors file
+---@param opts? funky.interp_load_opts options, all optional
+---@return funky.Interp # the interpolator
+function funky.interp.load(path, opts) end
+
 ---Audio: load or synthesise a song, cut it into per-frame spectra and features (see the `song` type). Times are in seconds, frequencies in Hz.
 ---@class funky.audio
 funky.audio = {}
@@ -555,6 +569,43 @@ function Image:size() end
 ---@field step_latents funky.Tensor {steps, 1, 4, H/8, W/8}: the latents after each step run
 ---@field steps integer the number of steps run (about steps * start_schedule)
 local Img2imgInfo = {}
+
+---A loaded frame interpolator (funky.interp.load). Freed when collected, or at once by interp:close() or `<close>`; a closed one raises "the interpolator was closed".
+---@class funky.Interp
+local Interp = {}
+
+---@class funky.interp_between_opts
+---@field pad? integer|false 64 (default): pad the frames to a multiple of 64 with zeros and crop back, as the original FILM evaluation does; false: feed them as they are (as the PyTorch port and ComfyUI do; at least 64x64 pixels); another integer 1..1024: pad to its multiple
+
+---The frame at time t between a and b. Images in give an image out, clamped to 0..1; {1, 3, H, W} tensors in 0..1 give the network's raw output tensor, unclamped (what parity checks use).
+---
+---Errors: bad argument #4 "t must be in [0, 1]"; frames of different sizes or kinds are refused
+---@param a funky.Image|funky.Tensor the frame at t = 0
+---@param b funky.Image|funky.Tensor the frame at t = 1, of the same kind and size as a
+---@param t? number time between the frames, 0..1; default 0.5
+---@param opts? funky.interp_between_opts options
+---@return funky.Image|funky.Tensor # the in-between frame
+function Interp:between(a, b, t, opts) end
+
+---@class funky.interp_midpoints_opts
+---@field pad? integer|false as interp:between; default 64
+
+---The n = 2^k - 1 frames evenly spaced between a and b, in order, made by recursive midpoints (how the original FILM makes more than one in-between).
+---
+---Errors: bad argument #4 "n must be 1, 3, 7, 15, 31, 63, 127 or 255 (2^k - 1)"
+---@param a funky.Image|funky.Tensor the first frame
+---@param b funky.Image|funky.Tensor the last frame, of the same kind and size as a
+---@param n integer 1, 3, 7, 15, 31, 63, 127 or 255
+---@param opts? funky.interp_midpoints_opts as interp:between
+---@return table # n frames (images or tensors, as interp:between)
+function Interp:midpoints(a, b, n, opts) end
+
+---Where the network runs.
+---@return table # name (the device), storage ("f16" or "f32") and validation_messages (Vulkan validation messages seen; tests require 0)
+function Interp:device() end
+
+---Frees the weights and the device now instead of at collection.
+function Interp:close() end
 
 ---A value over frames, from funky.schedule.keys, parse or pulse: call it as s(f) with the frame table frame(f) receives, or s(k) with a frame number from 0.
 ---@class funky.Schedule
