@@ -18,6 +18,7 @@
 #include "lua/fk_lua.h"
 #include "render/mux.h"
 #include "render/progress.h"
+#include "render/render_internal.h"
 
 int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e) {
   const char *colon = strchr(s, ':');
@@ -189,7 +190,7 @@ static int sandbox(lua_State *L, const fk_render_opts *o, const char *out_dir, f
 /* The model's identity: size, mtime and its first and last 64 KiB (the
  * header and the tail): cheap for multi-GB files, and a replaced or
  * re-converted model changes it. */
-static int model_identity(const char *path, uint64_t *id, fk_err *e) {
+int fk_render_file_identity(const char *path, uint64_t *id, fk_err *e) {
   struct stat st;
   if (stat(path, &st) != 0) return FK_OK; /* loading it will report the problem */
   uint64_t h = fk_hash3((uint64_t)st.st_size, (uint64_t)st.st_mtime, (uint64_t)st.st_mtim.tv_nsec);
@@ -236,7 +237,7 @@ static void key_path(const char *png, char *out, size_t n) {
   snprintf(out, n, "%.*s.key", (int)(l > 4 ? l - 4 : l), png);
 }
 
-static int cached(const char *png, const char *key) {
+int fk_render_cached(const char *png, const char *key) {
   char kp[4400], have[64] = "";
   key_path(png, kp, sizeof kp);
   if (!fk_file_exists(png)) return 0;
@@ -248,7 +249,7 @@ static int cached(const char *png, const char *key) {
   return !strcmp(have, key);
 }
 
-static int save_key(const char *png, const char *key, fk_err *e) {
+int fk_render_save_key(const char *png, const char *key, fk_err *e) {
   char kp[4400];
   key_path(png, kp, sizeof kp);
   return fk_file_write_atomic(kp, key, strlen(key), e);
@@ -346,7 +347,8 @@ static int one_frame(loop *lp, size_t k, int *fatal, fk_err *e) {
   lua_pushvalue(L, f);
   if (fk_lua_pcall(L, 1, 1, e) || frame_key(L, lp->settings_fn, f, lp->model_id, key, k, e))
     return e->code;
-  if (cached(path, key)) return FRAME_CACHED; /* the same inputs made this frame already */
+  if (fk_render_cached(path, key))
+    return FRAME_CACHED; /* the same inputs made this frame already */
   if (lp->assemble) return FK_EUSER;
   if (lua_isfunction(L, lp->diffuse_fn)) { /* a model: diffuse the init image */
     if (!lp->model_open) {
@@ -376,7 +378,7 @@ static int one_frame(loop *lp, size_t k, int *fatal, fk_err *e) {
     return fk_err_set(e, FK_EUSER,
                       "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
                       img->w, img->h, lp->w, lp->h);
-  if (fk_image_save_png(img, path, e) || save_key(path, key, e)) return e->code;
+  if (fk_image_save_png(img, path, e) || fk_render_save_key(path, key, e)) return e->code;
   *fatal = 0;
   lua_settop(L, lp->diffuse_fn);
   /* Image pixels live outside Lua's heap, so its GC cannot see their
@@ -448,7 +450,7 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   lp.open_fn = lua_gettop(L);
   lua_getfield(L, plan, "diffuse");
   lp.diffuse_fn = lua_gettop(L);
-  if (r->model[0] && model_identity(r->model, &lp.model_id, e)) return e->code;
+  if (r->model[0] && fk_render_file_identity(r->model, &lp.model_id, e)) return e->code;
   fk_progress prog;
   fk_progress_start(&prog, last - first, stem, o->quiet || o->assemble);
   failures fl = {0};
@@ -493,6 +495,31 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
                       "error: %s. The other frames are saved: fix the cause and render again, "
                       "and only the failed frames are redone",
                       fl.n, last - first, list_of(&fl), fl.first);
+  /* In-betweens: not in shards (--assemble makes them once every key
+   * frame exists), nor for a range a failure left with holes. */
+  const char *mux_dir = frames_dir;
+  char video_dir[4300];
+  size_t factor = 1;
+  lua_getfield(L, plan, "interpolate");
+  if (lua_istable(L, -1) && !o->shards) {
+    int ip = lua_gettop(L);
+    lua_getfield(L, ip, "factor");
+    factor = (size_t)lua_tointeger(L, -1);
+    lua_getfield(L, ip, "path");
+    uint64_t id = 0;
+    const char *ipath = lua_tostring(L, -1);
+    if (fk_render_file_identity(ipath ? ipath : "", &id, e) ||
+        fk_path_join(video_dir, sizeof video_dir, out_dir, "video", e) ||
+        fk_file_mkdirs(video_dir, e))
+      return e->code;
+    clean_temps(video_dir, first * factor, last * factor);
+    fk_render_interp ri = {plan,  frames_dir,  video_dir, first,   last,
+                           count, (int)factor, id,        o->quiet};
+    if (fk_render_interpolate(L, &ri, &r->interpolated, &r->interp_cached, e)) return e->code;
+    r->factor = (int)factor;
+    mux_dir = video_dir;
+  }
+  lua_settop(L, plan);
   if (o->no_video || o->shards) return FK_OK;
 
   char ffmpeg[4096];
@@ -500,7 +527,7 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     fprintf(stderr,
             "funky: ffmpeg not found, so no video was made; the frames are in %s "
             "(install ffmpeg with 'apt-get install ffmpeg' and render again)\n",
-            frames_dir);
+            mux_dir);
     return FK_OK;
   }
   lua_getfield(L, plan, "audio");
@@ -514,10 +541,10 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   char video_name[300];
   snprintf(video_name, sizeof video_name, "%s.mp4", stem);
   if (fk_path_join(r->video, sizeof r->video, out_dir, video_name, e)) return e->code;
-  fk_mux_cfg mc = {.frames_dir = frames_dir,
-                   .first = first,
-                   .count = last - first,
-                   .fps = fps,
+  fk_mux_cfg mc = {.frames_dir = mux_dir,
+                   .first = first * factor,
+                   .count = (last - first) * factor,
+                   .fps = fps * (double)factor,
                    .audio = audio,
                    .out = r->video,
                    .log = log};

@@ -27,13 +27,15 @@ typedef struct fk_render_opts {
 } fk_render_opts;
 
 typedef struct fk_render_result {
-  size_t frames;      /* frames in the range */
-  size_t cached;      /* of which the frame cache already had */
-  double seconds;     /* wall time of the frame loop */
-  char video[4096];   /* path of the video, "" if none */
-  char model[1024];   /* the timeline's model, "" if none */
-  size_t first, last; /* the frames this process rendered: [first, last) */
-  size_t failed;      /* frames whose frame(f) or diffusion raised an error */
+  size_t frames;                      /* frames in the range */
+  size_t cached;                      /* of which the frame cache already had */
+  double seconds;                     /* wall time of the frame loop */
+  char video[4096];                   /* path of the video, "" if none */
+  char model[1024];                   /* the timeline's model, "" if none */
+  size_t first, last;                 /* the frames this process rendered: [first, last) */
+  size_t failed;                      /* frames whose frame(f) or diffusion raised an error */
+  int factor;                         /* timeline.interpolate's factor (0: none) */
+  size_t interpolated, interp_cached; /* in-betweens made, and from the cache */
 } fk_render_result;
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);
