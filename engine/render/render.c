@@ -281,6 +281,7 @@ struct fk_render_plan {
   size_t count;
   uint64_t model_id;
   char model[1024];
+  char name[256]; /* recipe{ name = ... } */
 };
 
 /* Renders frame k: FK_OK, FRAME_CACHED, or an error (*fatal set when the
@@ -364,6 +365,8 @@ static int plan_load(fk_render_plan *p, const fk_render_opts *o, fk_err *e) {
   p->count = (size_t)count;
   p->w = (int)w;
   p->h = (int)h;
+  lua_getfield(L, p->plan, "name");
+  if (lua_isstring(L, -1)) snprintf(p->name, sizeof p->name, "%s", lua_tostring(L, -1));
   lua_getfield(L, p->plan, "timeline");
   lua_getfield(L, -1, "model");
   if (lua_isstring(L, -1)) snprintf(p->model, sizeof p->model, "%s", lua_tostring(L, -1));
@@ -415,6 +418,7 @@ void fk_render_plan_info(const fk_render_plan *p, fk_render_plan_facts *f) {
   f->height = p->h;
   f->frames_dir = p->frames_dir;
   f->model = p->model;
+  f->name = p->name;
 }
 
 int fk_render_plan_frame(fk_render_plan *p, size_t k, int *was_cached, char key[40], fk_err *e) {

@@ -53,6 +53,7 @@ typedef struct fk_render_plan_facts {
   int width, height;      /* of every frame */
   const char *frames_dir; /* where frame k is NNNNNN.png, its cache key NNNNNN.key */
   const char *model;      /* the timeline's model, "" for the noise-field preview */
+  const char *name;       /* the recipe's declared name */
 } fk_render_plan_facts;
 /* Runs the recipe's declarations and plan; frames go to
  * (o->out_dir or out/<recipe>)/frames. Errors carry file:line. */
