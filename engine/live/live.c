@@ -267,10 +267,13 @@ static int serve(fk_live *l, fk_err *e) {
       return fk_err_set(e, FK_EINTERNAL, "live: poll failed: %s", strerror(errno));
     now = fk_now();
     if (rc > 0 && (p[0].revents & POLLIN)) {
+      /* Readable may still read nothing: another thread took the signal
+       * first, and forward() re-sends it here. Stop only on a real one. */
       struct signalfd_siginfo si;
-      if (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si)
+      if (read(l->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         fprintf(stderr, "funky live: stopped by signal %u\n", si.ssi_signo);
-      return FK_OK;
+        return FK_OK;
+      }
     }
     if (rc > 0 && (p[1].revents & POLLIN)) {
       int idle = l->watch.due <= 0;
