@@ -20,7 +20,7 @@ static const char PAGE[] =
     "h1{font-size:17px;margin:0 0 6px}h1 small{color:#999;font-weight:normal}\n"
     "#status{color:#aaa;margin:4px 0}\n"
     "#bar{height:6px;background:#2a2c33;border-radius:3px;overflow:hidden;margin:6px 0 10px}\n"
-    "#bar div{height:100%;width:0;background:#5fb760;transition:width .15s}\n"
+    "#bar div{height:100%;width:0;background:#5fb760}\n"
     "#error{display:none;border:1px solid #d55;background:#3a1717;color:#fcc;padding:8px 10px;\n"
     " border-radius:4px;margin:8px 0;white-space:pre-wrap;font:13px ui-monospace,monospace}\n"
     "#error .where{color:#fff;font-weight:bold}#error "
