@@ -61,6 +61,11 @@ check "fixed: version 3, the error gone" 'until_state "s[\"version\"] == 3 and s
 
 "$FUNKY" live "$R" --port "$port" 2>"$TMP/busy.err"
 check "a port in use: a clear error" '[ $? -eq 1 ] && grep -q "cannot listen on 127.0.0.1:$port: .*--port 0" "$TMP/busy.err"'
+bad() { "$FUNKY" live "$@" >/dev/null 2>"$TMP/bad.err"; [ $? -eq 1 ] && [ "$(wc -l <"$TMP/bad.err")" -eq 1 ]; }
+check "no recipe: one clear line, exit 1" 'bad && grep -q "give a recipe" "$TMP/bad.err"'
+check "a missing recipe" 'bad "$TMP/none.lua" && grep -q "not found" "$TMP/bad.err"'
+check "a bad --preview-size" 'bad "$R" --preview-size 7x7 && grep -q "expected WxH" "$TMP/bad.err"'
+check "a bad --port" 'bad "$R" --port 70000 && grep -q "0..65535" "$TMP/bad.err"'
 kill -TERM $pid
 stopped=0
 for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || { stopped=1; break; }; sleep 0.1; done
