@@ -15,7 +15,8 @@
 #include "live/live_internal.h"
 #include "render/progress.h"
 
-#define LIVE_SEND_EVERY 0.1 /* seconds between state events while rendering */
+#define LIVE_SEND_EVERY 0.1    /* seconds between state events while rendering */
+#define LIVE_LOGGED_FAILURES 3 /* frame failures per version printed on stderr */
 
 static const char *first_line(const char *msg, int *len) {
   const char *nl = strchr(msg, '\n');
@@ -74,7 +75,10 @@ static void render_frame(fk_live *l, size_t k) {
     l->failed++;
     int n;
     const char *m = first_line(e.msg, &n);
-    fprintf(stderr, "funky live: frame %zu failed: %.*s\n", k, n, m);
+    /* a bug that every frame hits would flood the terminal: the page counts */
+    if (l->failed <= LIVE_LOGGED_FAILURES)
+      fprintf(stderr, "funky live: frame %zu failed: %.*s%s\n", k, n, m,
+              l->failed == LIVE_LOGGED_FAILURES ? " (further failures: see the page)" : "");
     if (!l->has_error) set_error(l, (long)k, 0, e.msg);
   } else {
     l->status[k] = FRAME_DONE;

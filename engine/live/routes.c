@@ -56,7 +56,7 @@ static void set_playhead(fk_live *l, fk_live_http *h, int c, const char *query) 
 
 void fk_live_route(void *ctx, fk_live_http *h, int c, const fk_live_request *rq) {
   fk_live *l = ctx;
-  int get = !strcmp(rq->method, "GET") || !strcmp(rq->method, "HEAD");
+  int get = !strcmp(rq->method, "GET");
   size_t k;
   if (!strcmp(rq->path, "/playhead")) {
     if (strcmp(rq->method, "POST")) return text(h, c, 405, "use POST /playhead?frame=N\n");

@@ -58,6 +58,8 @@ save 's/x = = 1/error("boom")/'
 check "an error in frame(f): rejected with file:line" 'until_state "s[\"error\"] is not None and \"live.lua:6: boom\" in s[\"error\"][\"message\"] and s[\"version\"] == 2"'
 save 's/ error("boom")//; s/"fire"$/"ice"/'
 check "fixed: version 3, the error gone" 'until_state "s[\"version\"] == 3 and s[\"error\"] is None and not s[\"busy\"]"'
+save 's/^function frame(f)$/function frame(f) if f.index == 25 then error("late") end/'
+check "an error at frame 25 only: version 4 goes live, frame 25 is named with file:line" 'until_state "s[\"version\"] == 4 and not s[\"busy\"] and s[\"failed\"] == 1 and s[\"error\"] is not None and s[\"error\"][\"frame\"] == 25 and s[\"error\"][\"where\"].endswith(\"live.lua:6\")"'
 
 "$FUNKY" live "$R" --port "$port" 2>"$TMP/busy.err"
 check "a port in use: a clear error" '[ $? -eq 1 ] && grep -q "cannot listen on 127.0.0.1:$port: .*--port 0" "$TMP/busy.err"'
