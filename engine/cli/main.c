@@ -24,6 +24,17 @@ static const char USAGE[] =
     "      only what failed or changed. --shard i/n renders the i-th of n slices (from\n"
     "      0; auto: a Slurm job array or Kubernetes Indexed Job), frames only, into a\n"
     "      shared DIR; --assemble then makes the video, or names the missing frames.\n"
+    "  live RECIPE.lua [--port P] [--preview-size WxH] [--set key=value]... [--out DIR]\n"
+    "       [--frames A:B] [--trust] [--allow DIR]...\n"
+    "      live preview: serves a page on http://127.0.0.1:P/ (default 8421; 0: any free\n"
+    "      port, printed) that updates by itself. Every save of the recipe that changes\n"
+    "      it (the folder is watched, so editors that save by rename work) is loaded\n"
+    "      into a fresh sandboxed state and checked (declarations, plan, frame(f) at the\n"
+    "      playhead); a version that fails leaves the last good one live and the page\n"
+    "      shows the error with file:line. Frames whose cache key changed are rendered\n"
+    "      again at the preview size (default: the timeline's, longer side scaled to\n"
+    "      256), nearest to the playhead first (click a frame or drag the slider to move\n"
+    "      it), into DIR/frames (default DIR: out/<recipe>/live). Ctrl-C stops.\n"
     "  recipe info RECIPE.lua [--trust]\n"
     "      the recipe's name, version, author, licence, description and parameters\n"
     "      (type, default, allowed values) for --set\n"
@@ -85,6 +96,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "run")) return fk_cli_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "render")) return fk_cli_render(argc - 2, argv + 2);
+  if (!strcmp(cmd, "live")) return fk_cli_live(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return fk_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "info")) return fk_cli_info(argc - 2, argv + 2);
   if (!strcmp(cmd, "model")) return fk_cli_model(argc - 2, argv + 2);

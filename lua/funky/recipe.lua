@@ -205,6 +205,15 @@ function M.timeline(t)
   if w < 1 or h < 1 or w > 8192 or h > 8192 then
     fail(("timeline: size %dx%d is outside 1..8192 pixels per side"):format(w, h), 2)
   end
+  -- funky live renders previews: at the size it was given, or scaled down
+  -- so the longer side fits (multiples of 8, which a model's VAE needs)
+  if M.size_override then
+    w, h = M.size_override[1], M.size_override[2]
+  elseif M.size_max and math.max(w, h) > M.size_max then
+    local s = M.size_max / math.max(w, h)
+    w = math.max(8, math.floor(w * s / 8) * 8)
+    h = math.max(8, math.floor(h * s / 8) * 8)
+  end
   local audio = t.audio or (_G.params and _G.params.audio) or "demo"
   if type(audio) == "string" then
     local ok, song = pcall(funky_native.audio.load, audio)
