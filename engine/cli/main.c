@@ -40,6 +40,8 @@ static const char USAGE[] =
     "      CLIP text encoder time per prompt, against the plain C reference backend\n"
     "  bench sd --model M [--size 256] [--steps N] [--device cpu] [--f32]\n"
     "      UNet time per denoising step (a CFG pair) with GFLOP/s and peak memory\n"
+    "  bench interp --model M [--size WxH] [--device cpu] [--f32] [--no-pad] [--reps N]\n"
+    "      FILM time per in-between frame (default 512x512, padded to 64) with GFLOP/s\n"
     "\n"
     "  --help     this text\n"
     "  --version  the engine version\n"

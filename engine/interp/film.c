@@ -376,3 +376,31 @@ int fk_film_forward(fk_film *f, const fk_tensor *x0, const fk_tensor *x1, float 
   *out = y;
   return FK_OK;
 }
+
+double fk_film_gflop(int64_t h, int64_t w) {
+  double px[FK_FILM_LEVELS], f = 0;
+  for (int l = 0; l < FK_FILM_LEVELS; l++) {
+    px[l] = (double)h * (double)w;
+    h /= 2;
+    w /= 2;
+  }
+  /* both frames: 2 x (sub-level extractor at every level) */
+  for (int l = 0; l < FK_FILM_LEVELS; l++)
+    for (int j = 0; j < FILM_SUB_LEVELS && l + j < FK_FILM_LEVELS; j++) {
+      double out = (double)(FILM_FILTERS << j), in = j ? out / 2 : 3;
+      f += 2 * 2 * px[l + j] * 9 * (in * out + out * out);
+    }
+  /* both directions: the flow estimators */
+  for (int l = 0; l < FK_FILM_LEVELS; l++) {
+    double c = 2 * (double)fk_film_feat_ch(l), k = (double)fk_film_flow_ch(l);
+    f += 2 * 2 * px[l] * (9 * (c * k + (FILM_FLOW_CONVS - 1) * k * k) + k * k / 2 + k);
+  }
+  /* the decoder */
+  for (int l = 0; l < FILM_FUSION_STEPS; l++) {
+    double k = (double)fk_film_fuse_ch(l), a = (double)fk_film_aligned_ch(l);
+    double in = l == FILM_FUSION_STEPS - 1 ? (double)fk_film_aligned_ch(l + 1)
+                                           : (double)fk_film_fuse_ch(l + 1);
+    f += 2 * px[l] * (4 * in * k + 9 * (a + k) * k + 9 * k * k);
+  }
+  return (f + 2 * px[0] * 3 * FILM_FILTERS) / 1e9;
+}
