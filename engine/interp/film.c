@@ -25,6 +25,8 @@
 #include "interp/film_internal.h"
 
 #define LEAKY 0.2f
+/* Elements from which a temporary is worth a sync to recycle it early. */
+#define BIG ((size_t)16 << 20)
 
 static const fk_nn_conv SAME3 = {.stride = 1,
                                  .pad_t = 1,
@@ -95,6 +97,12 @@ static fk_tensor *conv(fwd *s, const fk_film_conv *c, fk_tensor *const *x, const
       y = NULL;
     }
     fk_tensor_free(t);
+    /* at full-HD sizes each part's output is hundreds of MB: recycle it
+     * before the next instead of holding one per part */
+    if (y && y->numel >= BIG && fk_nn_sync(s->nn, e)) {
+      fk_tensor_free(y);
+      y = NULL;
+    }
   }
   if (y && how->act == FK_NN_ACT_LEAKY &&
       fk_nn_unary_op(s->nn, FK_NN_LEAKY_RELU, y, y, how->alpha, 0, e)) {
@@ -184,6 +192,8 @@ static fk_tensor *estimate(fwd *s, int l, fk_tensor *flow, fk_err *e) {
       fk_nn_unary_op(s->nn, FK_NN_LEAKY_RELU, x, x, LEAKY, 0, e))
     goto fail;
   free_all((fk_tensor *[]){fs, wf, t, ts}, 4);
+  fs = wf = t = ts = NULL;
+  if (x->numel >= BIG && fk_nn_sync(s->nn, e)) goto fail; /* recycles the warped features */
   for (int i = 1; i < FILM_FLOW_CONVS + 2; i++) {
     const fk_nn_conv *how = i < FILM_FLOW_CONVS ? &SAME3 : i == FILM_FLOW_CONVS ? &ONE_LEAKY : &ONE;
     fk_tensor *y = conv(s, &est->c[i], &x, how, e);
