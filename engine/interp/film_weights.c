@@ -265,6 +265,37 @@ int fk_film_load(fk_nn *nn, const char *path, int f16, fk_film **out, fk_err *e)
   return FK_OK;
 }
 
+int fk_film_check_file(const char *path, fk_film_info *info, fk_err *e) {
+  memset(info, 0, sizeof *info);
+  fk_film *f = fk_zalloc(1, sizeof *f);
+  plan *p = fk_zalloc(1, sizeof *p);
+  fk_st_file *st = NULL;
+  int rc = !f || !p ? fk_err_oom(e, "FILM check", sizeof *f + sizeof *p) : fk_st_open(path, &st, e);
+  if (!rc) {
+    make_plan(f, p);
+    size_t by[FK_ST_NDTYPES] = {0};
+    info->tensors = fk_st_count(st);
+    for (size_t i = 0; i < info->tensors; i++) {
+      const fk_st_tensor *t = fk_st_get(st, i);
+      info->params += t->numel;
+      by[t->dtype]++;
+      for (int k = 0; k < p->n && !info->is_film; k++)
+        info->is_film = !strcmp(p->e[k].name, t->name);
+    }
+    for (int d = 0; d < FK_ST_NDTYPES; d++)
+      if (by[d]) {
+        size_t used = strlen(info->dtypes);
+        snprintf(info->dtypes + used, sizeof info->dtypes - used, "%s%s %zu", used ? ", " : "",
+                 fk_st_dtype_name((fk_st_dtype)d), by[d]);
+      }
+    rc = check(st, p, e);
+  }
+  fk_st_close(st);
+  free(p);
+  free(f);
+  return rc;
+}
+
 fk_nn *fk_film_backend(const fk_film *f) {
   return f->nn;
 }
