@@ -1,12 +1,14 @@
 /* funky bench interp: one in-between frame of FILM at a size, on the
  * current device: load, first pass (compiles pipelines), steady passes,
  * GFLOP/s (the convolutions' work counted from the configuration) and
- * peak memory. */
+ * peak memory; then the same network in Debian's torch on the CPU
+ * (tests/reference/film_ref.py) over as many threads as lavapipe uses. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "interp/interp.h"
@@ -29,9 +31,31 @@ static int parse_size(const char *s, int *w, int *h) {
   return 0;
 }
 
+/* ms per frame of tests/reference/film_ref.py, or a negative value. */
+static double reference_ms(const char *model, int w, int h, int reps) {
+  const char *dir = getenv("FUNKY_SOURCE_DIR"), *lp = getenv("LP_NUM_THREADS");
+  char script[4300], cmd[9000];
+  snprintf(script, sizeof script, "%s/tests/reference/film_ref.py",
+           dir && *dir ? dir : FUNKY_SOURCE_DIR);
+  if (access(script, R_OK) != 0 || access("/usr/bin/python3", X_OK) != 0 || strchr(model, '\''))
+    return -1;
+  long threads = lp ? strtol(lp, NULL, 10) : 0;
+  if (threads < 1) threads = sysconf(_SC_NPROCESSORS_ONLN);
+  snprintf(cmd, sizeof cmd,
+           "/usr/bin/python3 '%s' --weights '%s' --bench %d %d --reps %d --threads %ld 2>/dev/null",
+           script, model, w, h, reps, threads);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  char line[256];
+  double ms = -1;
+  while (fgets(line, sizeof line, p))
+    if (sscanf(line, "ms_per_frame=%lf", &ms) == 1) break;
+  return pclose(p) == 0 ? ms : -1;
+}
+
 int fk_cli_bench_interp(int argc, char **argv) {
   const char *model = NULL, *kind = "film";
-  int w = 512, h = 512, cpu = 0, f16 = 1, reps = 3, align = FK_INTERP_ALIGN;
+  int w = 512, h = 512, cpu = 0, f16 = 1, reps = 3, align = FK_INTERP_ALIGN, reference = 1;
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -51,6 +75,8 @@ int fk_cli_bench_interp(int argc, char **argv) {
       f16 = 0;
     } else if (!strcmp(a, "--no-pad")) {
       align = 0;
+    } else if (!strcmp(a, "--no-reference")) {
+      reference = 0;
     } else if (!strcmp(a, "--reps") && more) {
       char *end;
       long r = strtol(argv[++i], &end, 10);
@@ -107,6 +133,13 @@ int fk_cli_bench_interp(int argc, char **argv) {
            gf / per);
     printf("\npeak RSS %.0f MB (the CPU backend's activations live there)\n",
            (double)ru.ru_maxrss / 1024.0);
+    double ref = reference ? reference_ms(model, pw, ph, reps) : -1;
+    if (ref > 0)
+      printf("baseline: torch on the CPU (tests/reference/film_ref.py) %.0f ms per frame, %.1f "
+             "GFLOP/s; funky is %.2fx its speed\n",
+             ref, gf / (ref / 1e3), ref / (per * 1e3));
+    else if (reference)
+      printf("baseline not measured: needs /usr/bin/python3 with torch (python3-torch)\n");
   }
   fk_film_free(f);
   fk_nn_close(nn);
