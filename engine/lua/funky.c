@@ -11,6 +11,13 @@
 #include "lua/embedded.h"
 #include "lua/fk_lua.h"
 
+/*** @module funky
+ * `local funky = require "funky"` in a recipe or any file run with `funky run`: the C modules
+ * (audio, bins, colour, draw, image, noise, sd, tensor) and the Lua ones (recipe, schedule,
+ * time). Times are in seconds and frequencies in Hz unless a name says otherwise.
+ * @field version string the engine's version
+ * @field lua string the Lua underneath: "lua5.4" or "luajit"
+ */
 static int open_native(lua_State *L) {
   fk_lua_floats_register(L);
   lua_newtable(L);

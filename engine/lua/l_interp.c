@@ -29,6 +29,19 @@ static int interp_gc(lua_State *L) {
   return 0;
 }
 
+/*** funky.interp.load(path [, opts])
+ * Opens a frame interpolator: FILM-net weights in .safetensors with the PyTorch port's tensor
+ * names (models/convert_interpolator.py makes them from film_net_fp32.pt), every tensor checked
+ * by name and shape.
+ * @param path string the .safetensors file
+ * @param opts? table options, all optional
+ * @field device? string "vulkan" (the best Vulkan device, the default) or "cpu" (the plain
+ *   reference kernels: slow)
+ * @field f16? boolean 16-bit storage where the device has it (arithmetic stays fp32); default true
+ * @return interp the interpolator
+ * @error bad argument #2 field 'device' "must be \"vulkan\" or \"cpu\""
+ * @error a message naming the file and the first missing or wrong tensor with the expected shape
+ */
 /* funky.interp.load(path [, {device = "vulkan"|"cpu", f16 = bool}]) */
 static int interp_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
@@ -151,6 +164,24 @@ static void push_frame(lua_State *L, const frames *f, const float *chw) {
   fk_lua_image_push(L, &img);
 }
 
+/*** @type interp
+ * A loaded frame interpolator (funky.interp.load). Freed when collected, or at once by
+ * interp:close() or `<close>`; a closed one raises "the interpolator was closed".
+ * @metatable funky.interp
+ */
+/*** interp:between(a, b [, t] [, opts])
+ * The frame at time t between a and b. Images in give an image out, clamped to 0..1; {1, 3, H,
+ * W} tensors in 0..1 give the network's raw output tensor, unclamped (what parity checks use).
+ * @param a image|tensor the frame at t = 0
+ * @param b image|tensor the frame at t = 1, of the same kind and size as a
+ * @param t? number time between the frames, 0..1; default 0.5
+ * @param opts? table options
+ * @field pad? integer|false 64 (default): pad the frames to a multiple of 64 with zeros and crop
+ *   back, as the original FILM evaluation does; false: feed them as they are (as the PyTorch port
+ *   and ComfyUI do; at least 64x64 pixels); another integer 1..1024: pad to its multiple
+ * @return image|tensor the in-between frame
+ * @error bad argument #4 "t must be in [0, 1]"; frames of different sizes or kinds are refused
+ */
 /* interp:between(a, b [, t = 0.5] [, {pad = 64|false}]) */
 static int interp_between(lua_State *L) {
   fk_lua_interp *s = check_interp(L, 1);
@@ -179,6 +210,17 @@ static int interp_between(lua_State *L) {
   return 1;
 }
 
+/*** interp:midpoints(a, b, n [, opts])
+ * The n = 2^k - 1 frames evenly spaced between a and b, in order, made by recursive midpoints
+ * (how the original FILM makes more than one in-between).
+ * @param a image|tensor the first frame
+ * @param b image|tensor the last frame, of the same kind and size as a
+ * @param n integer 1, 3, 7, 15, 31, 63, 127 or 255
+ * @param opts? table as interp:between
+ * @field pad? integer|false as interp:between; default 64
+ * @return table n frames (images or tensors, as interp:between)
+ * @error bad argument #4 "n must be 1, 3, 7, 15, 31, 63, 127 or 255 (2^k - 1)"
+ */
 /* interp:midpoints(a, b, n [, {pad = 64|false}]): the n = 2^k - 1 frames
  * evenly spaced between a and b, by recursive midpoints, in order. */
 static int interp_midpoints(lua_State *L) {
@@ -211,6 +253,11 @@ static int interp_midpoints(lua_State *L) {
   return rc ? fk_lua_raise(L, &e) : 1;
 }
 
+/*** interp:device()
+ * Where the network runs.
+ * @return table name (the device), storage ("f16" or "f32") and validation_messages (Vulkan
+ *   validation messages seen; tests require 0)
+ */
 /* interp:device(): where the network runs, its storage, and the
  * validation messages seen (tests require 0). */
 static int interp_device(lua_State *L) {
@@ -225,6 +272,9 @@ static int interp_device(lua_State *L) {
   return 1;
 }
 
+/*** interp:close()
+ * Frees the weights and the device now instead of at collection.
+ */
 static int interp_close(lua_State *L) {
   close_interp(luaL_checkudata(L, 1, FK_LUA_INTERP));
   return 0;

@@ -77,6 +77,12 @@ fk_nn_kind fk_nn_kind_of(const fk_nn *nn) {
 const char *fk_nn_name(const fk_nn *nn) {
   return nn->name;
 }
+size_t fk_nn_device_used(const fk_nn *nn) {
+  return nn->alloc ? (size_t)fk_vk_allocator_used(nn->alloc) : 0;
+}
+size_t fk_nn_device_peak(const fk_nn *nn) {
+  return nn->alloc ? (size_t)fk_vk_allocator_peak(nn->alloc) : 0;
+}
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;
 }
