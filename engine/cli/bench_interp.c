@@ -131,8 +131,9 @@ int fk_cli_bench_interp(int argc, char **argv) {
            gf, gf / first);
     printf("| in-between frame, steady (mean of %d) | %.0f | %.1f | %.1f |\n", reps, per * 1e3, gf,
            gf / per);
-    printf("\npeak RSS %.0f MB (the CPU backend's activations live there)\n",
-           (double)ru.ru_maxrss / 1024.0);
+    printf("\npeak RSS %.0f MB (the CPU backend's activations live there); device memory "
+           "high-water mark %.0f MB\n",
+           (double)ru.ru_maxrss / 1024.0, (double)fk_nn_device_peak(nn) / 1e6);
     double ref = reference ? reference_ms(model, pw, ph, reps) : -1;
     if (ref > 0)
       printf("baseline: torch on the CPU (tests/reference/film_ref.py) %.0f ms per frame, %.1f "
