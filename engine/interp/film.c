@@ -160,9 +160,12 @@ static int features(fwd *s, const fk_tensor *x0, const fk_tensor *x1, fk_err *e)
       head = b;
       if (!rc && j + 1 < depth) {
         fk_tensor *p = mk(s, 2, b->shape[1], s->h[l + j + 1], s->w[l + j + 1], e);
+        int big = b->numel >= BIG;
         if (!p || fk_nn_resample_op(nn, FK_NN_AVGPOOL2X2, 0, b, p, e)) rc = e->code;
         fk_tensor_free(b);
         head = p;
+        /* recycle this depth's full-size temporaries before the next */
+        if (!rc && big && fk_nn_sync(nn, e)) rc = e->code;
       }
     }
     if (head != s->img[l]) fk_tensor_free(head);
