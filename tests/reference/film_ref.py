@@ -56,8 +56,8 @@ class Film:
         """Backward bilinear warp, border clamp: out(i, j) = x(i + fy, j + fx)."""
         n, _, h, w = x.shape
         torch = self.torch
-        jj = torch.arange(w, dtype=x.dtype).view(1, 1, w)
-        ii = torch.arange(h, dtype=x.dtype).view(1, h, 1)
+        jj = torch.arange(w, dtype=x.dtype).reshape(1, 1, w)
+        ii = torch.arange(h, dtype=x.dtype).reshape(1, h, 1)
         gx = (jj + flow[:, 0] + 0.5) * (2.0 / w) - 1.0
         gy = (ii + flow[:, 1] + 0.5) * (2.0 / h) - 1.0
         grid = torch.stack([gx, gy], dim=-1)
