@@ -305,6 +305,11 @@ static int one_frame(fk_render_plan *lp, size_t k, char key[40], int *fatal, fk_
   if (fk_render_cached(path, key))
     return FRAME_CACHED; /* the same inputs made this frame already */
   if (lp->assemble) return FK_EUSER;
+  lua_getfield(L, lp->plan, "prepare"); /* the blur of frame, section or timeline */
+  lua_pushvalue(L, f);
+  lua_pushvalue(L, -3);
+  if (fk_lua_pcall(L, 2, 1, e)) return e->code;
+  lua_replace(L, -2);
   if (lua_isfunction(L, lp->diffuse_fn)) { /* a model: diffuse the init image */
     if (!lp->model_open) {
       int top = lua_gettop(L);

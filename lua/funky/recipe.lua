@@ -408,6 +408,23 @@ function M.plan()
     put { frame = f.index, out = out, section = f.section, timeline = keyed }
     return table.concat(parts, " ")
   end
+  -- The init image as the preview or the diffusion takes it: blurred by
+  -- frame(f)'s `blur` (Gaussian sigma in pixels), else its section's, else
+  -- the timeline's, if any is above 0.
+  function plan.prepare(f, out)
+    local sec = f.section or {}
+    local b = type(out) == "table" and out.blur or nil
+    if b == nil then b = sec.blur end
+    if b == nil then b = tl.blur end
+    if b == nil or b == 0 then return out end
+    if type(b) ~= "number" or b < 0 then fail(("blur must be a sigma in pixels >= 0, got %s"):format(tostring(b)), 2) end
+    local t = {}
+    if type(out) == "table" then for k, v in pairs(out) do t[k] = v end else t.init = out end
+    local img = t.init or t.image
+    if img == nil then return out end -- frame_image names the problem
+    t.init, t.image = img:blur(b), nil
+    return t
+  end
   if tl.model and tl.model ~= "" then
     if type(tl.model) ~= "string" then fail("timeline: model must be the path of a model", 1) end
     local sd

@@ -101,4 +101,19 @@ do
   raises("crossfade must be a number of frames", bad.diffuse, bad.input(10), { init = "img" })
   native.sd.load = load
 end
+-- blur: frame(f)'s, else the section's, else the timeline's
+do
+  R.timeline { fps = 10, size = { 16, 16 }, blur = 1.5,
+    sections = { { at = 0 }, { at = "1s", blur = 0 } } }
+  local pl = R.plan()
+  local img = funky.noise.field { size = { 16, 16 }, amps = { 1, 0.5, 0.25 }, points_per_bin = 20 }
+  local function same(a, b) return a:tensor():rel_error(b:tensor()) == 0 end
+  local f0, f12 = pl.input(0), pl.input(12)
+  check(same(pl.prepare(f0, { init = img }).init, img:blur(1.5)), "timeline blur")
+  check(same(pl.prepare(f0, img).init, img:blur(1.5)), "a bare image is blurred too")
+  check(same(pl.prepare(f0, { init = img, blur = 3 }).init, img:blur(3)), "frame blur wins")
+  check(pl.prepare(f12, { init = img }).init == img, "section blur 0: none")
+  check(same(pl.prepare(f12, { init = img, blur = 2 }).init, img:blur(2)), "frame blur over section")
+  raises("blur must be a sigma", pl.prepare, f0, { init = img, blur = -1 })
+end
 T.done()
