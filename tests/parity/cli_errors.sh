@@ -66,7 +66,7 @@ fi
 "$FUNKY" frobnicate 2>/dev/null; rc=$?
 [ $rc -eq 1 ] && passes=$((passes + 1)) || { echo "FAIL unknown command: status $rc"; fails=$((fails + 1)); }
 "$FUNKY" --version | grep -q "^funky [0-9]" && passes=$((passes + 1)) || { echo "FAIL --version"; fails=$((fails + 1)); }
-"$FUNKY" --help | grep -q "render RECIPE" && passes=$((passes + 1)) || { echo "FAIL --help"; fails=$((fails + 1)); }
+"$FUNKY" --help >"$TMP/help.txt" && grep -q "render RECIPE" "$TMP/help.txt" && passes=$((passes + 1)) || { echo "FAIL --help"; fails=$((fails + 1)); }
 # No Vulkan driver at all: one clear line, status 1.
 VK_ICD_FILENAMES=/nonexistent/icd.json "$FUNKY" info --gpu >/dev/null 2>"$TMP/novk.err"
 rc=$?
