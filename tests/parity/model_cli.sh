@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # funky model random and funky info MODEL: random tiny models in both
 # layouts load, report their parts and parameter counts, and encode text;
-# broken files are refused with exit status 1 and one clear line.
+# broken files are refused with exit status 1 and one clear line; an
+# out-of-memory GPU too (this test opens a Vulkan device).
 set -uo pipefail
 mkdir -p "$TMP"
 fails=0; passes=0
