@@ -6,6 +6,7 @@
 
 #include "core/half.h"
 #include "image/image.h"
+#include "nn/cpu_internal.h"
 #include "nn/nn_internal.h"
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
@@ -14,7 +15,19 @@ int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
   if (!nn) return fk_err_oom(e, "a compute backend", sizeof *nn);
   nn->kind = o ? o->kind : FK_NN_CPU;
   if (nn->kind == FK_NN_CPU) {
-    snprintf(nn->name, sizeof nn->name, "cpu (reference kernels)");
+    nn->reference = o && o->reference;
+    nn->tile = o && o->tile_floats ? o->tile_floats : (size_t)1 << 20;
+    if (nn->reference) {
+      snprintf(nn->name, sizeof nn->name, "cpu (reference kernels)");
+    } else {
+      int rc = fk_cpu_pool_new(o ? o->threads : 0, &nn->pool, e);
+      if (rc) {
+        free(nn);
+        return rc;
+      }
+      snprintf(nn->name, sizeof nn->name, "cpu (%d threads, OpenBLAS sgemm)",
+               fk_cpu_pool_threads(nn->pool));
+    }
     *out = nn;
     return FK_OK;
   }
@@ -53,6 +66,7 @@ int fk_nn_sync(fk_nn *nn, fk_err *e) {
 
 void fk_nn_close(fk_nn *nn) {
   if (!nn) return;
+  fk_cpu_pool_free(nn->pool);
   if (nn->vk) {
     fk_err e;
     fk_nn_sync(nn, &e);
@@ -77,6 +91,10 @@ fk_nn_kind fk_nn_kind_of(const fk_nn *nn) {
 const char *fk_nn_name(const fk_nn *nn) {
   return nn->name;
 }
+int fk_nn_threads(const fk_nn *nn) {
+  if (nn->kind != FK_NN_CPU) return 0;
+  return nn->pool ? fk_cpu_pool_threads(nn->pool) : 1;
+}
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;
 }
@@ -98,7 +116,10 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
                   fk_err *e) {
   *out = NULL;
   /* fp16 storage only where the device has it (and FUNKY_VK_NO_FP16 is
-   * not set); elsewhere an F16 tensor is stored, and reported, as F32. */
+   * not set); elsewhere an F16 tensor is stored, and reported, as F32.
+   * The fast CPU backend keeps a large one (a weight) as fp16 when its
+   * values survive the round trip exactly (see fk_tensor_write). */
+  int asked_f16 = dt == FK_NN_F16;
   if (dt == FK_NN_F16 && !(nn->kind == FK_NN_VULKAN && nn->vk->caps.fp16_enabled)) dt = FK_NN_F32;
   if (ndim < 1 || ndim > FK_NN_MAX_DIMS)
     return fk_err_set(e, FK_EINTERNAL, "tensors have 1..%d dimensions, not %d", FK_NN_MAX_DIMS,
@@ -118,6 +139,7 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
   t->ndim = ndim;
   memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
   t->numel = numel;
+  t->f16_ok = asked_f16 && nn->kind == FK_NN_CPU && !nn->reference && numel >= 16384;
   if (nn->kind == FK_NN_CPU) {
     t->host = fk_alloc(numel, sizeof(float));
     if (!t->host) {
@@ -142,7 +164,9 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
 void fk_tensor_free(fk_tensor *t) {
   if (!t) return;
   fk_nn *nn = t->nn;
-  if (t->impl) {
+  if (t->impl && nn->kind == FK_NN_CPU) {
+    free(t->impl); /* the fp16 copy */
+  } else if (t->impl) {
     /* An op recorded but not yet run may still use the buffer. */
     if (nn->pending && nn->n_deferred < FK_NN_MAX_DEFERRED) {
       nn->deferred[nn->n_deferred++] = t->impl;
@@ -167,11 +191,42 @@ int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e) {
   return FK_OK;
 }
 
-int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
-  if (t->host) {
-    memcpy(t->host, src, t->numel * sizeof(float));
-    return FK_OK;
+/* CPU: the tensor's float32 elements, widening an fp16 copy back for
+ * good (a weight used where no kernel reads fp16: a bias, a norm's gamma).
+ * Storage changes; the values do not, so the tensor stays logically const. */
+static int cpu_f32(const fk_tensor *ct, fk_err *e) {
+  fk_tensor *t = (fk_tensor *)ct;
+  if (!t || t->host) return FK_OK;
+  float *f = fk_alloc(t->numel, sizeof *f);
+  if (!f) return fk_err_oom(e, "a weight widened from fp16", t->numel * sizeof *f);
+  fk_cpu_widen(t->impl, f, t->numel);
+  free(t->impl);
+  t->impl = NULL;
+  t->host = f;
+  return FK_OK;
+}
+
+/* CPU: a weight-sized tensor made as F16 is kept as fp16 when that loses
+ * nothing (the weights of an fp16 checkpoint): half the memory, and the
+ * matmul and conv kernels widen it a panel at a time. */
+static int cpu_write(fk_tensor *t, const float *src, fk_err *e) {
+  if (t->f16_ok) {
+    uint16_t *h = t->impl ? t->impl : fk_alloc(t->numel, sizeof *h);
+    if (h && fk_cpu_narrow_exact(src, h, t->numel)) {
+      free(t->host);
+      t->host = NULL;
+      t->impl = h;
+      return FK_OK;
+    }
+    if (h && h != t->impl) free(h);
   }
+  if (cpu_f32(t, e)) return e->code;
+  memcpy(t->host, src, t->numel * sizeof(float));
+  return FK_OK;
+}
+
+int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
+  if (t->nn->kind == FK_NN_CPU) return cpu_write(t, src, e);
   /* Ops recorded earlier may read this tensor: run them first. */
   if (fk_nn_sync(t->nn, e)) return e->code;
   if (t->dtype == FK_NN_F16) {
@@ -188,6 +243,10 @@ int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
 int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e) {
   if (t->host) {
     memcpy(dst, t->host, t->numel * sizeof(float));
+    return FK_OK;
+  }
+  if (t->nn->kind == FK_NN_CPU) {
+    fk_cpu_widen(t->impl, dst, t->numel);
     return FK_OK;
   }
   if (fk_nn_sync(t->nn, e)) return e->code;
@@ -229,7 +288,11 @@ int fk_nn_unary_op(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, 
                    float beta, fk_err *e) {
   if (check_pair("unary op", x, y, e)) return e->code;
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_unary(op, x->host, y->host, x->numel, alpha, beta);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_unary(op, x->host, y->host, x->numel, alpha, beta);
+    else
+      fk_cpu_unary(nn->pool, op, x->host, y->host, x->numel, alpha, beta);
     return FK_OK;
   }
   return fk_nn_vk_unary(nn, op, x, y, alpha, beta, e);
@@ -257,7 +320,11 @@ int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_ten
     stride *= bd;
   }
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_binary(op, a->host, b->host, y->host, FK_NN_MAX_DIMS, shape, bst);
+    if (cpu_f32(a, e) || cpu_f32(b, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_binary(op, a->host, b->host, y->host, FK_NN_MAX_DIMS, shape, bst);
+    else
+      fk_cpu_binary(nn->pool, op, a->host, b->host, y->host, shape, bst);
     return FK_OK;
   }
   return fk_nn_vk_binary(nn, op, a, b, y, bst, e);
@@ -300,6 +367,12 @@ int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_ten
                 .sc = m * n,
                 .trans_b = trans_b};
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(a, e) || cpu_f32(bias, e) || cpu_f32(c, e)) return e->code;
+    if (!nn->reference) /* b may stay fp16: widened per panel */
+      return fk_cpu_matmul(nn->pool, nn->tile, &g, a->host,
+                           (fk_cpu_mat){b->host, b->host ? NULL : b->impl},
+                           bias ? bias->host : NULL, c->host, e);
+    if (cpu_f32(b, e)) return e->code;
     fk_nn_cpu_matmul(&g, a->host, b->host, bias ? bias->host : NULL, c->host);
     return FK_OK;
   }
@@ -336,6 +409,12 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
   g.oh = (uint32_t)oh;
   g.ow = (uint32_t)ow;
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(bias, e) || cpu_f32(y, e)) return e->code;
+    if (!nn->reference) /* w may stay fp16: widened per panel */
+      return fk_cpu_conv2d(nn->pool, nn->tile, &g, x->host,
+                           (fk_cpu_mat){w->host, w->host ? NULL : w->impl},
+                           bias ? bias->host : NULL, y->host, e);
+    if (cpu_f32(w, e)) return e->code;
     fk_nn_cpu_conv2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
     return FK_OK;
   }
@@ -367,6 +446,7 @@ int fk_nn_conv_transpose2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, co
   g.oh = (uint32_t)oh;
   g.ow = (uint32_t)ow;
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(w, e) || cpu_f32(bias, e) || cpu_f32(y, e)) return e->code;
     fk_nn_cpu_conv_transpose2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
     return FK_OK;
   }
@@ -384,8 +464,13 @@ int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
   if (gamma->numel != c || beta->numel != c)
     return fk_err_set(e, FK_EINTERNAL, "group norm: gamma/beta need %zu values", c);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_group_norm(x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c, hw,
-                         (size_t)groups, eps, silu);
+    if (cpu_f32(x, e) || cpu_f32(gamma, e) || cpu_f32(beta, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_group_norm(x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c, hw,
+                           (size_t)groups, eps, silu);
+    else
+      fk_cpu_group_norm(nn->pool, x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c,
+                        hw, (size_t)groups, eps, silu);
     return FK_OK;
   }
   return fk_nn_vk_group_norm(nn, x, gamma, beta, y, groups, eps, silu, e);
@@ -400,7 +485,11 @@ int fk_nn_layer_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
   if (gamma->numel != d || beta->numel != d)
     return fk_err_set(e, FK_EINTERNAL, "layer norm: gamma/beta need %zu values", d);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_layer_norm(x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
+    if (cpu_f32(x, e) || cpu_f32(gamma, e) || cpu_f32(beta, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_layer_norm(x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
+    else
+      fk_cpu_layer_norm(nn->pool, x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
     return FK_OK;
   }
   return fk_nn_vk_rows(nn, "layernorm", x, gamma, beta, y, eps, e);
@@ -410,7 +499,11 @@ int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
   if (check_pair("softmax", x, y, e)) return e->code;
   size_t d = (size_t)x->shape[x->ndim - 1];
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_softmax(x->host, y->host, x->numel / d, d);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_softmax(x->host, y->host, x->numel / d, d);
+    else
+      fk_cpu_softmax(nn->pool, x->host, y->host, x->numel / d, d);
     return FK_OK;
   }
   return fk_nn_vk_rows(nn, "softmax", x, NULL, NULL, y, 0, e);
@@ -429,6 +522,11 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
     return fk_err_set(e, FK_EINTERNAL, "attention: head dim %zu must be a multiple of 4 up to 256",
                       d);
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(q, e) || cpu_f32(k, e) || cpu_f32(v, e) || cpu_f32(out, e)) return e->code;
+    if (!nn->reference)
+      return fk_cpu_attention(nn->pool, q->host, k->host, v->host, out->host, (size_t)q->shape[0],
+                              (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d,
+                              causal, e);
     fk_nn_cpu_attention(q->host, k->host, v->host, out->host, (size_t)q->shape[0],
                         (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d, causal);
     return FK_OK;
@@ -458,6 +556,7 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
   }
   if (!ok) return fk_err_set(e, FK_EINTERNAL, "resample mode %d: output shape does not fit", mode);
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
     fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
     return FK_OK;
   }
@@ -471,6 +570,7 @@ int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_ten
       sx + count > x->shape[1] || dy + count > y->shape[1])
     return fk_err_set(e, FK_EINTERNAL, "copy channels: ranges or shapes do not fit");
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
     fk_nn_cpu_copy_channels(x->host, y->host, (size_t)x->shape[0],
                             (size_t)(x->shape[2] * x->shape[3]), (size_t)count, (size_t)x->shape[1],
                             (size_t)sx, (size_t)y->shape[1], (size_t)dy);
@@ -489,7 +589,12 @@ int fk_nn_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
     return fk_err_set(e, FK_EINTERNAL, "transpose: y must be a separate [.., %lld, %lld] tensor",
                       (long long)n, (long long)m);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_transpose(x->host, y->host, x->numel / (size_t)(m * n), (size_t)m, (size_t)n);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_transpose(x->host, y->host, x->numel / (size_t)(m * n), (size_t)m, (size_t)n);
+    else
+      fk_cpu_transpose(nn->pool, x->host, y->host, x->numel / (size_t)(m * n), (size_t)m,
+                       (size_t)n);
     return FK_OK;
   }
   return fk_nn_vk_transpose(nn, x, y, (uint32_t)m, (uint32_t)n, e);
@@ -502,6 +607,7 @@ int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *
       flow->shape[2] != x->shape[2] || flow->shape[3] != x->shape[3])
     return fk_err_set(e, FK_EINTERNAL, "warp: flow must be [N, 2, H, W] like x");
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(flow, e) || cpu_f32(y, e)) return e->code;
     fk_nn_cpu_warp(x->host, flow->host, y->host, (size_t)x->shape[0], (size_t)x->shape[1],
                    (size_t)x->shape[2], (size_t)x->shape[3]);
     return FK_OK;
@@ -538,7 +644,9 @@ int fk_nn_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, double sigma, fk_err
   int r;
   if (fk_image_gauss_weights(sigma, &w, &r, e)) return e->code;
   int rc = FK_OK;
-  if (nn->kind == FK_NN_CPU) {
+  if (nn->kind == FK_NN_CPU && (cpu_f32(x, e) || cpu_f32(y, e))) {
+    rc = e->code;
+  } else if (nn->kind == FK_NN_CPU) {
     float *tmp = fk_alloc(x->numel, sizeof *tmp);
     if (!tmp)
       rc = fk_err_oom(e, "blur scratch", x->numel * sizeof *tmp);

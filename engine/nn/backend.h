@@ -28,8 +28,10 @@ typedef struct fk_tensor {
   int ndim;
   int64_t shape[FK_NN_MAX_DIMS];
   size_t numel;
-  void *host; /* CPU backend: the elements */
-  void *impl; /* backend-private (the Vulkan buffer) */
+  void *host; /* CPU backend: the elements (float32) */
+  void *impl; /* backend-private: the Vulkan buffer; on the CPU the fp16
+                 copy of a weight that host then does not hold */
+  int f16_ok; /* made as F16: the CPU may keep it as fp16 when exact */
 } fk_tensor;
 
 typedef struct fk_nn_opts {
@@ -37,12 +39,17 @@ typedef struct fk_nn_opts {
   int validation;     /* Vulkan: validation layer on (tests) */
   const char *device; /* Vulkan: FUNKY_VK_DEVICE-style choice */
   int profile;        /* Vulkan: time every dispatch (also FUNKY_PROFILE=1) */
+  int reference;      /* CPU: the plain C reference kernels instead of the fast ones */
+  int threads;        /* CPU: worker threads, 0 = one per core (FUNKY_THREADS) */
+  size_t tile_floats; /* CPU: floats per scratch tile, 0 = 1M (tests shrink it) */
 } fk_nn_opts;
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **nn, fk_err *e);
 void fk_nn_close(fk_nn *nn);
 fk_nn_kind fk_nn_kind_of(const fk_nn *nn);
 const char *fk_nn_name(const fk_nn *nn);
+/* CPU: threads of the fast kernels (1 for the reference); Vulkan: 0. */
+int fk_nn_threads(const fk_nn *nn);
 /* Vulkan: validation messages seen so far (0 on the CPU). */
 uint32_t fk_nn_validation_messages(const fk_nn *nn);
 /* Finishes every issued op. */

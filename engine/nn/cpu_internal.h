@@ -1,0 +1,85 @@
+/* The fast CPU backend's private interface: its context (a thread pool
+ * and nothing global), the fp16 widening helpers and the tuned kernels.
+ * backend.c picks these unless the backend was opened as the reference
+ * (fk_nn_opts.reference), which keeps the plain kernels of cpu_ops.c. */
+#ifndef FK_NN_CPU_INTERNAL_H
+#define FK_NN_CPU_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "nn/nn_internal.h"
+
+/* Hot loops get an AVX2+FMA clone picked at load time (ifunc); the
+ * default clone keeps the binary running on any x86-64. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define FK_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define FK_CPU_CLONES
+#endif
+
+/* ---- thread pool (cpu_pool.c) ------------------------------------------ */
+typedef struct fk_cpu_pool fk_cpu_pool;
+/* Runs items [lo, hi) on worker `worker` (0 .. threads-1). */
+typedef void (*fk_cpu_range_fn)(void *ctx, size_t lo, size_t hi, int worker);
+/* threads <= 0: one per online core (FUNKY_THREADS overrides). */
+int fk_cpu_pool_new(int threads, fk_cpu_pool **p, fk_err *e);
+void fk_cpu_pool_free(fk_cpu_pool *p);
+int fk_cpu_pool_threads(const fk_cpu_pool *p);
+/* Splits [0, n) into chunks of at least `grain` items and runs them on the
+ * pool (the calling thread works too); returns when all are done. */
+void fk_cpu_parallel_for(fk_cpu_pool *p, size_t n, size_t grain, fk_cpu_range_fn fn, void *ctx);
+
+/* ---- fp16 storage (cpu_half.c) ------------------------------------------ */
+/* F16C where the CPU has it, portable C elsewhere. */
+void fk_cpu_widen(const uint16_t *h, float *f, size_t n);
+/* Narrows f into h when every value survives the round trip exactly (an
+ * fp16 checkpoint's weights do); returns 0 and leaves h partly written
+ * when one does not. */
+int fk_cpu_narrow_exact(const float *f, uint16_t *h, size_t n);
+
+/* ---- kernels ------------------------------------------------------------ */
+/* Where an operand lives: f32 elements, or fp16 ones (weights kept at half
+ * the memory, widened a panel at a time). Exactly one is set. */
+typedef struct fk_cpu_mat {
+  const float *f;
+  const uint16_t *h;
+} fk_cpu_mat;
+
+/* cpu_gemm.c: the matmul of backend.h with OpenBLAS sgemm. */
+/* tile: floats per widened weight panel. */
+int fk_cpu_matmul(fk_cpu_pool *p, size_t tile, const fk_nn_mm *g, const float *a, fk_cpu_mat b,
+                  const float *bias, float *c, fk_err *e);
+/* Rows [row0, row0 + rows) of a [.., k] weight as f32: in place, or
+ * widened into scratch (rows x k floats) when fp16. */
+void fk_cpu_weight_panel(fk_cpu_mat w, size_t row0, size_t rows, size_t k, float *scratch,
+                         const float **panel);
+
+/* cpu_conv.c: conv2d as tiled implicit GEMM; tile: floats per weight
+ * panel and per im2col tile (bounded scratch). */
+int fk_cpu_conv2d(fk_cpu_pool *p, size_t tile, const fk_nn_cg *g, const float *x, fk_cpu_mat w,
+                  const float *bias, float *y, fk_err *e);
+
+/* cpu_attention.c: tiled attention, online softmax over key tiles. */
+int fk_cpu_attention(fk_cpu_pool *p, const float *q, const float *k, const float *v, float *o,
+                     size_t b, size_t lq, size_t lk, size_t heads, size_t d, int causal, fk_err *e);
+
+/* cpu_eltwise.c: elementwise ops, threaded and vectorised. */
+void fk_cpu_unary(fk_cpu_pool *p, fk_nn_unary op, const float *x, float *y, size_t n, float alpha,
+                  float beta);
+void fk_cpu_binary(fk_cpu_pool *p, fk_nn_binary op, const float *a, const float *b, float *y,
+                   const int64_t *shape, const int64_t *bstride);
+void fk_cpu_transpose(fk_cpu_pool *p, const float *x, float *y, size_t b, size_t m, size_t n);
+/* y[i] = act(y[i] + bias[row]) over rows x cols (cols contiguous, ld). */
+void fk_cpu_bias_act(fk_cpu_pool *p, float *y, size_t rows, size_t cols, size_t ld,
+                     const float *bias, int bias_per_row, fk_nn_act act, float alpha);
+
+/* cpu_norm.c: group norm, layer norm, softmax; threaded. */
+void fk_cpu_group_norm(fk_cpu_pool *p, const float *x, const float *gamma, const float *beta,
+                       float *y, size_t n, size_t c, size_t hw, size_t groups, float eps, int silu);
+void fk_cpu_layer_norm(fk_cpu_pool *p, const float *x, const float *gamma, const float *beta,
+                       float *y, size_t rows, size_t d, float eps);
+void fk_cpu_softmax(fk_cpu_pool *p, const float *x, float *y, size_t rows, size_t d);
+
+#endif
