@@ -180,8 +180,8 @@ int fk_cli_bench_sd(int argc, char **argv) {
     printf("funky bench sd: %s (%s), %dx%d, %s\n\n", model, fk_sd_family_name(cfg->family), size,
            size, fk_nn_name(nn));
     printf("| stage | seconds | GFLOP | GFLOP/s |\n|---|---|---|---|\n");
-    printf("| UNet load (%.0f MB %s) | %.2f | | |\n", (double)unet_bytes / 1e6,
-           f16 && !cpu ? "f16" : "f32", load);
+    printf("| UNet load (%.0f MB %s) | %.2f | | |\n", (double)unet_bytes / 1e6, f16 ? "f16" : "f32",
+           load);
     printf("| text encoder, prompt + negative (warm) | %.2f | | |\n", t_text);
     printf("| UNet CFG pair, first (compiles pipelines) | %.2f | %.0f | %.1f |\n", first, gf,
            gf / first);

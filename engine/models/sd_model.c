@@ -468,6 +468,10 @@ int fk_sd_weight_get(const fk_sd_model *m, fk_sd_part p, const char *name, const
                     m->path, fk_sd_part_name(p), name);
 }
 
+void fk_sd_weight_release(const fk_sd_model *m, fk_sd_part part, const fk_sd_weight *w) {
+  if (part >= 0 && part < FK_PART_N) fk_st_release(m->file[part], w->t);
+}
+
 int fk_sd_weight_f32(const fk_sd_weight *w, float *dst, fk_err *e) {
   const fk_st_tensor *t = w->t;
   if (!t) return fk_err_set(e, FK_EINTERNAL, "weight '%s' is missing", w->spec.name);

@@ -16,17 +16,17 @@ int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
   nn->kind = o ? o->kind : FK_NN_CPU;
   if (nn->kind == FK_NN_CPU) {
     nn->reference = o && o->reference;
-    nn->tile = o && o->tile_floats ? o->tile_floats : (size_t)1 << 20;
     if (nn->reference) {
       snprintf(nn->name, sizeof nn->name, "cpu (reference kernels)");
     } else {
-      int rc = fk_cpu_pool_new(o ? o->threads : 0, &nn->pool, e);
+      int rc =
+          fk_cpu_new(o ? o->threads : 0, o ? o->tile_floats : 0, o ? o->profile : 0, &nn->cpu, e);
       if (rc) {
         free(nn);
         return rc;
       }
       snprintf(nn->name, sizeof nn->name, "cpu (%d threads, OpenBLAS sgemm)",
-               fk_cpu_pool_threads(nn->pool));
+               fk_cpu_pool_threads(nn->cpu->pool));
     }
     *out = nn;
     return FK_OK;
@@ -66,7 +66,7 @@ int fk_nn_sync(fk_nn *nn, fk_err *e) {
 
 void fk_nn_close(fk_nn *nn) {
   if (!nn) return;
-  fk_cpu_pool_free(nn->pool);
+  fk_cpu_free(nn->cpu);
   if (nn->vk) {
     fk_err e;
     fk_nn_sync(nn, &e);
@@ -93,7 +93,7 @@ const char *fk_nn_name(const fk_nn *nn) {
 }
 int fk_nn_threads(const fk_nn *nn) {
   if (nn->kind != FK_NN_CPU) return 0;
-  return nn->pool ? fk_cpu_pool_threads(nn->pool) : 1;
+  return nn->cpu ? fk_cpu_pool_threads(nn->cpu->pool) : 1;
 }
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;
@@ -110,6 +110,18 @@ int fk_nn_vk_scratch(fk_nn *nn, size_t bytes, int host, fk_vk_buffer **out, fk_e
   nn->deferred[nn->n_deferred++] = b;
   *out = b;
   return FK_OK;
+}
+
+/* CPU tensor elements: through the fast backend's buffer cache. */
+static float *cpu_host_alloc(fk_nn *nn, size_t numel) {
+  return nn->cpu ? fk_cpu_alloc(nn->cpu, numel * sizeof(float)) : fk_alloc(numel, sizeof(float));
+}
+
+static void cpu_host_free(fk_nn *nn, void *p, size_t numel) {
+  if (nn->cpu)
+    fk_cpu_release(nn->cpu, p, numel * sizeof(float));
+  else
+    free(p);
 }
 
 int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_tensor **out,
@@ -141,8 +153,9 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
   t->numel = numel;
   t->f16_ok = asked_f16 && nn->kind == FK_NN_CPU && !nn->reference && numel >= 16384;
   if (nn->kind == FK_NN_CPU) {
-    t->host = fk_alloc(numel, sizeof(float));
-    if (!t->host) {
+    /* a possible fp16 weight gets its storage when written */
+    t->host = t->f16_ok ? NULL : cpu_host_alloc(nn, numel);
+    if (!t->host && !t->f16_ok) {
       free(t);
       return fk_err_oom(e, "tensor data", numel * sizeof(float));
     }
@@ -177,7 +190,10 @@ void fk_tensor_free(fk_tensor *t) {
       free(t->impl);
     }
   }
-  free(t->host);
+  if (nn->kind == FK_NN_CPU)
+    cpu_host_free(nn, t->host, t->numel);
+  else
+    free(t->host);
   free(t);
 }
 
@@ -197,9 +213,9 @@ int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e) {
 static int cpu_f32(const fk_tensor *ct, fk_err *e) {
   fk_tensor *t = (fk_tensor *)ct;
   if (!t || t->host) return FK_OK;
-  float *f = fk_alloc(t->numel, sizeof *f);
-  if (!f) return fk_err_oom(e, "a weight widened from fp16", t->numel * sizeof *f);
-  fk_cpu_widen(t->impl, f, t->numel);
+  float *f = cpu_host_alloc(t->nn, t->numel);
+  if (!f) return fk_err_oom(e, "tensor data", t->numel * sizeof *f);
+  if (t->impl) fk_cpu_widen(t->impl, f, t->numel);
   free(t->impl);
   t->impl = NULL;
   t->host = f;
@@ -213,7 +229,7 @@ static int cpu_write(fk_tensor *t, const float *src, fk_err *e) {
   if (t->f16_ok) {
     uint16_t *h = t->impl ? t->impl : fk_alloc(t->numel, sizeof *h);
     if (h && fk_cpu_narrow_exact(src, h, t->numel)) {
-      free(t->host);
+      cpu_host_free(t->nn, t->host, t->numel);
       t->host = NULL;
       t->impl = h;
       return FK_OK;
@@ -246,7 +262,12 @@ int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e) {
     return FK_OK;
   }
   if (t->nn->kind == FK_NN_CPU) {
-    fk_cpu_widen(t->impl, dst, t->numel);
+    if (t->impl) {
+      fk_cpu_widen(t->impl, dst, t->numel);
+      return FK_OK;
+    }
+    if (cpu_f32(t, e)) return e->code; /* never written: whatever it holds */
+    memcpy(dst, t->host, t->numel * sizeof(float));
     return FK_OK;
   }
   if (fk_nn_sync(t->nn, e)) return e->code;
@@ -291,8 +312,11 @@ int fk_nn_unary_op(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, 
     if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
     if (nn->reference)
       fk_nn_cpu_unary(op, x->host, y->host, x->numel, alpha, beta);
-    else
-      fk_cpu_unary(nn->pool, op, x->host, y->host, x->numel, alpha, beta);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_unary(nn->cpu->pool, op, x->host, y->host, x->numel, alpha, beta);
+      fk_cpu_prof_end(nn->cpu, "unary", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_unary(nn, op, x, y, alpha, beta, e);
@@ -323,8 +347,11 @@ int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_ten
     if (cpu_f32(a, e) || cpu_f32(b, e) || cpu_f32(y, e)) return e->code;
     if (nn->reference)
       fk_nn_cpu_binary(op, a->host, b->host, y->host, FK_NN_MAX_DIMS, shape, bst);
-    else
-      fk_cpu_binary(nn->pool, op, a->host, b->host, y->host, shape, bst);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_binary(nn->cpu->pool, op, a->host, b->host, y->host, shape, bst);
+      fk_cpu_prof_end(nn->cpu, "binary", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_binary(nn, op, a, b, y, bst, e);
@@ -369,9 +396,13 @@ int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_ten
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(a, e) || cpu_f32(bias, e) || cpu_f32(c, e)) return e->code;
     if (!nn->reference) /* b may stay fp16: widened per panel */
-      return fk_cpu_matmul(nn->pool, nn->tile, &g, a->host,
-                           (fk_cpu_mat){b->host, b->host ? NULL : b->impl},
-                           bias ? bias->host : NULL, c->host, e);
+    {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      int rc = fk_cpu_matmul(nn->cpu, &g, a->host, (fk_cpu_mat){b->host, b->host ? NULL : b->impl},
+                             bias ? bias->host : NULL, c->host, e);
+      fk_cpu_prof_end(nn->cpu, "matmul", t0);
+      return rc;
+    }
     if (cpu_f32(b, e)) return e->code;
     fk_nn_cpu_matmul(&g, a->host, b->host, bias ? bias->host : NULL, c->host);
     return FK_OK;
@@ -411,9 +442,13 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(x, e) || cpu_f32(bias, e) || cpu_f32(y, e)) return e->code;
     if (!nn->reference) /* w may stay fp16: widened per panel */
-      return fk_cpu_conv2d(nn->pool, nn->tile, &g, x->host,
-                           (fk_cpu_mat){w->host, w->host ? NULL : w->impl},
-                           bias ? bias->host : NULL, y->host, e);
+    {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      int rc = fk_cpu_conv2d(nn->cpu, &g, x->host, (fk_cpu_mat){w->host, w->host ? NULL : w->impl},
+                             bias ? bias->host : NULL, y->host, e);
+      fk_cpu_prof_end(nn->cpu, "conv2d", t0);
+      return rc;
+    }
     if (cpu_f32(w, e)) return e->code;
     fk_nn_cpu_conv2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
     return FK_OK;
@@ -468,9 +503,12 @@ int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
     if (nn->reference)
       fk_nn_cpu_group_norm(x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c, hw,
                            (size_t)groups, eps, silu);
-    else
-      fk_cpu_group_norm(nn->pool, x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c,
-                        hw, (size_t)groups, eps, silu);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_group_norm(nn->cpu->pool, x->host, gamma->host, beta->host, y->host,
+                        (size_t)x->shape[0], c, hw, (size_t)groups, eps, silu);
+      fk_cpu_prof_end(nn->cpu, "group_norm", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_group_norm(nn, x, gamma, beta, y, groups, eps, silu, e);
@@ -488,8 +526,12 @@ int fk_nn_layer_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
     if (cpu_f32(x, e) || cpu_f32(gamma, e) || cpu_f32(beta, e) || cpu_f32(y, e)) return e->code;
     if (nn->reference)
       fk_nn_cpu_layer_norm(x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
-    else
-      fk_cpu_layer_norm(nn->pool, x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_layer_norm(nn->cpu->pool, x->host, gamma->host, beta->host, y->host, x->numel / d, d,
+                        eps);
+      fk_cpu_prof_end(nn->cpu, "layer_norm", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_rows(nn, "layernorm", x, gamma, beta, y, eps, e);
@@ -502,8 +544,11 @@ int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
     if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
     if (nn->reference)
       fk_nn_cpu_softmax(x->host, y->host, x->numel / d, d);
-    else
-      fk_cpu_softmax(nn->pool, x->host, y->host, x->numel / d, d);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_softmax(nn->cpu->pool, x->host, y->host, x->numel / d, d);
+      fk_cpu_prof_end(nn->cpu, "softmax", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_rows(nn, "softmax", x, NULL, NULL, y, 0, e);
@@ -523,10 +568,14 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
                       d);
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(q, e) || cpu_f32(k, e) || cpu_f32(v, e) || cpu_f32(out, e)) return e->code;
-    if (!nn->reference)
-      return fk_cpu_attention(nn->pool, q->host, k->host, v->host, out->host, (size_t)q->shape[0],
-                              (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d,
-                              causal, e);
+    if (!nn->reference) {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      int rc = fk_cpu_attention(nn->cpu, q->host, k->host, v->host, out->host, (size_t)q->shape[0],
+                                (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d,
+                                causal, e);
+      fk_cpu_prof_end(nn->cpu, "attention", t0);
+      return rc;
+    }
     fk_nn_cpu_attention(q->host, k->host, v->host, out->host, (size_t)q->shape[0],
                         (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d, causal);
     return FK_OK;
@@ -557,7 +606,14 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
   if (!ok) return fk_err_set(e, FK_EINTERNAL, "resample mode %d: output shape does not fit", mode);
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
-    fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
+    if (nn->reference || mode != FK_NN_UPSAMPLE2X) {
+      fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
+      return FK_OK;
+    }
+    double t0 = fk_cpu_prof_start(nn->cpu);
+    fk_cpu_nearest(nn->cpu->pool, x->host, y->host, (size_t)y->shape[0] * g.oc, g.h, g.w, g.oh,
+                   g.ow);
+    fk_cpu_prof_end(nn->cpu, "nearest", t0);
     return FK_OK;
   }
   return fk_nn_vk_resample(nn, mode, (uint32_t)r, &g, x, y, e);
@@ -571,9 +627,16 @@ int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_ten
     return fk_err_set(e, FK_EINTERNAL, "copy channels: ranges or shapes do not fit");
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
-    fk_nn_cpu_copy_channels(x->host, y->host, (size_t)x->shape[0],
-                            (size_t)(x->shape[2] * x->shape[3]), (size_t)count, (size_t)x->shape[1],
-                            (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+    size_t n = (size_t)x->shape[0], hw = (size_t)(x->shape[2] * x->shape[3]);
+    if (nn->reference) {
+      fk_nn_cpu_copy_channels(x->host, y->host, n, hw, (size_t)count, (size_t)x->shape[1],
+                              (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+      return FK_OK;
+    }
+    double t0 = fk_cpu_prof_start(nn->cpu);
+    fk_cpu_copy_channels(nn->cpu->pool, x->host, y->host, n, hw, (size_t)count, (size_t)x->shape[1],
+                         (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+    fk_cpu_prof_end(nn->cpu, "copy_channels", t0);
     return FK_OK;
   }
   return fk_nn_vk_copy_channels(nn, x, y, (uint32_t)count, (uint32_t)sx, (uint32_t)dy, e);
@@ -592,9 +655,12 @@ int fk_nn_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
     if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
     if (nn->reference)
       fk_nn_cpu_transpose(x->host, y->host, x->numel / (size_t)(m * n), (size_t)m, (size_t)n);
-    else
-      fk_cpu_transpose(nn->pool, x->host, y->host, x->numel / (size_t)(m * n), (size_t)m,
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_transpose(nn->cpu->pool, x->host, y->host, x->numel / (size_t)(m * n), (size_t)m,
                        (size_t)n);
+      fk_cpu_prof_end(nn->cpu, "transpose", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_transpose(nn, x, y, (uint32_t)m, (uint32_t)n, e);

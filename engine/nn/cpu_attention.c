@@ -87,9 +87,10 @@ static void attn_range(void *ctx, size_t lo, size_t hi, int worker) {
   }
 }
 
-int fk_cpu_attention(fk_cpu_pool *p, const float *q, const float *k, const float *v, float *o,
+int fk_cpu_attention(fk_cpu *cpu, const float *q, const float *k, const float *v, float *o,
                      size_t b, size_t lq, size_t lk, size_t heads, size_t d, int causal,
                      fk_err *e) {
+  fk_cpu_pool *p = cpu->pool;
   int threads = fk_cpu_pool_threads(p);
   attn_job j = {.q = q,
                 .k = k,
@@ -103,7 +104,7 @@ int fk_cpu_attention(fk_cpu_pool *p, const float *q, const float *k, const float
                 .causal = causal,
                 .scale = (float)(1.0 / sqrt((double)d)),
                 .per_worker = (size_t)TQ * TK + (size_t)TQ * d + 2 * TQ};
-  j.scratch = fk_alloc((size_t)threads * j.per_worker, sizeof *j.scratch);
+  j.scratch = fk_cpu_scratch(cpu, 2, (size_t)threads * j.per_worker);
   if (!j.scratch)
     return fk_err_oom(e, "attention tiles", (size_t)threads * j.per_worker * sizeof(float));
   /* The pool's threads each run single-threaded sgemms here; OpenBLAS's
@@ -112,6 +113,5 @@ int fk_cpu_attention(fk_cpu_pool *p, const float *q, const float *k, const float
   openblas_set_num_threads(1);
   fk_cpu_parallel_for(p, b * heads * j.nqt, 1, attn_range, &j);
   openblas_set_num_threads(blas_threads);
-  free(j.scratch);
   return FK_OK;
 }

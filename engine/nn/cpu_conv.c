@@ -7,7 +7,6 @@
  * or unfold least. Bias and activation are applied per block while it is
  * still in cache. */
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nn/cpu_internal.h"
@@ -54,9 +53,11 @@ static void unfold_range(void *ctx, size_t lo, size_t hi, int worker) {
       }
 }
 
-int fk_cpu_conv2d(fk_cpu_pool *p, size_t tile, const fk_nn_cg *g, const float *x, fk_cpu_mat w,
-                  const float *bias, float *y, fk_err *e) {
+int fk_cpu_conv2d(fk_cpu *cpu, const fk_nn_cg *g, const float *x, fk_cpu_mat w, const float *bias,
+                  float *y, fk_err *e) {
   const fk_nn_conv *c = g->c;
+  fk_cpu_pool *p = cpu->pool;
+  size_t tile = cpu->tile;
   size_t k = (size_t)g->cin * g->kh * g->kw, pix = (size_t)g->oh * g->ow, cout = g->cout;
   int direct = g->kh == 1 && g->kw == 1 && c->stride == 1 && !c->pad_t && !c->pad_l && !c->pad_b &&
                !c->pad_r;
@@ -73,14 +74,11 @@ int fk_cpu_conv2d(fk_cpu_pool *p, size_t tile, const fk_nn_cg *g, const float *x
   if (tr < 1) tr = 1;
   if (tr > g->oh) tr = g->oh;
   size_t ntiles = (g->oh + tr - 1) / tr;
-  float *wbuf = w.h ? fk_alloc(mb * k, sizeof *wbuf) : NULL;
-  float *col = direct ? NULL : fk_alloc(k * tr * g->ow, sizeof *col);
-  if ((w.h && !wbuf) || (!direct && !col)) {
-    free(wbuf);
-    free(col);
+  float *wbuf = w.h ? fk_cpu_scratch(cpu, 0, mb * k) : NULL;
+  float *col = direct ? NULL : fk_cpu_scratch(cpu, 1, k * tr * g->ow);
+  if ((w.h && !wbuf) || (!direct && !col))
     return fk_err_oom(e, "conv2d scratch (weight panel and im2col tile)",
                       (mb + tr * g->ow) * k * sizeof(float));
-  }
   /* Panels outside re-unfold per panel; tiles outside re-widen per tile. */
   int panels_outside = npanels == 1 || ntiles == 1 || (!direct && npanels * pix < ntiles * cout);
   if (direct) panels_outside = 1;
@@ -114,7 +112,5 @@ int fk_cpu_conv2d(fk_cpu_pool *p, size_t tile, const fk_nn_cg *g, const float *x
           fk_cpu_bias_act(p, out, rows, np, pix, bias ? bias + co0 : NULL, 1, c->act, c->alpha);
       }
   }
-  free(wbuf);
-  free(col);
   return FK_OK;
 }

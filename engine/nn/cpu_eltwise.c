@@ -177,3 +177,53 @@ void fk_cpu_bias_act(fk_cpu_pool *p, float *y, size_t rows, size_t cols, size_t 
   bias_job j = {y, cols, ld, bias, bias_per_row, act, alpha};
   fk_cpu_parallel_for(p, rows, GRAIN / (cols + 1) + 1, bias_range, &j);
 }
+
+typedef struct nearest_job {
+  const float *x;
+  float *y;
+  size_t h, w, oh, ow;
+} nearest_job;
+
+/* items: output rows over all planes */
+static void nearest_range(void *ctx, size_t lo, size_t hi, int worker) {
+  (void)worker;
+  const nearest_job *j = ctx;
+  for (size_t r = lo; r < hi; r++) {
+    size_t plane = r / j->oh, oy = r % j->oh;
+    const float *xr = j->x + (plane * j->h + oy * j->h / j->oh) * j->w;
+    float *yr = j->y + r * j->ow;
+    if (j->ow == 2 * j->w) {
+      for (size_t i = 0; i < j->w; i++) yr[2 * i] = yr[2 * i + 1] = xr[i];
+    } else {
+      for (size_t ox = 0; ox < j->ow; ox++) yr[ox] = xr[ox * j->w / j->ow];
+    }
+  }
+}
+
+void fk_cpu_nearest(fk_cpu_pool *p, const float *x, float *y, size_t planes, size_t h, size_t w,
+                    size_t oh, size_t ow) {
+  nearest_job j = {x, y, h, w, oh, ow};
+  fk_cpu_parallel_for(p, planes * oh, 1 + GRAIN / (ow + 1), nearest_range, &j);
+}
+
+typedef struct copy_job {
+  const float *x;
+  float *y;
+  size_t hw, count, cx, sx, cy, dy;
+} copy_job;
+
+static void copy_range(void *ctx, size_t lo, size_t hi, int worker) {
+  (void)worker;
+  const copy_job *j = ctx;
+  for (size_t i = lo; i < hi; i++) {
+    size_t b = i / j->count, c = i % j->count;
+    memcpy(j->y + (b * j->cy + j->dy + c) * j->hw, j->x + (b * j->cx + j->sx + c) * j->hw,
+           j->hw * sizeof *j->x);
+  }
+}
+
+void fk_cpu_copy_channels(fk_cpu_pool *p, const float *x, float *y, size_t n, size_t hw,
+                          size_t count, size_t cx, size_t sx, size_t cy, size_t dy) {
+  copy_job j = {x, y, hw, count, cx, sx, cy, dy};
+  fk_cpu_parallel_for(p, n * count, 1 + GRAIN / (hw + 1), copy_range, &j);
+}

@@ -3,7 +3,6 @@
  * into a scratch buffer sized to stay in cache, so no f32 copy of a
  * weight ever exists beyond one panel. */
 #include <cblas.h>
-#include <stdlib.h>
 
 #include "nn/cpu_internal.h"
 
@@ -26,9 +25,9 @@ static size_t panel_rows(size_t tile, size_t rows, size_t k) {
   return r < rows ? r : rows;
 }
 
-int fk_cpu_matmul(fk_cpu_pool *p, size_t tile, const fk_nn_mm *g, const float *a, fk_cpu_mat b,
-                  const float *bias, float *c, fk_err *e) {
-  size_t m = g->m, n = g->n, k = g->k, batches = g->batch;
+int fk_cpu_matmul(fk_cpu *cpu, const fk_nn_mm *g, const float *a, fk_cpu_mat b, const float *bias,
+                  float *c, fk_err *e) {
+  size_t m = g->m, n = g->n, k = g->k, batches = g->batch, tile = cpu->tile;
   /* A weight shared by the batch: one product over all the batch's rows. */
   if (g->sb == 0 && batches > 1 && g->sa == g->m * g->k) {
     m *= batches;
@@ -37,7 +36,7 @@ int fk_cpu_matmul(fk_cpu_pool *p, size_t tile, const fk_nn_mm *g, const float *a
   float *scratch = NULL;
   if (b.h) {
     size_t need = panel_rows(tile, n, k) * k; /* rows of b, or its columns */
-    scratch = fk_alloc(need, sizeof *scratch);
+    scratch = fk_cpu_scratch(cpu, 0, need);
     if (!scratch) return fk_err_oom(e, "a matmul weight panel", need * sizeof *scratch);
   }
   for (size_t z = 0; z < batches; z++) {
@@ -67,7 +66,7 @@ int fk_cpu_matmul(fk_cpu_pool *p, size_t tile, const fk_nn_mm *g, const float *a
       }
     }
   }
-  free(scratch);
-  if (bias) fk_cpu_bias_act(p, c, (size_t)g->batch * g->m, n, n, bias, 0, FK_NN_ACT_NONE, 0);
+  if (bias)
+    fk_cpu_bias_act(cpu->pool, c, (size_t)g->batch * g->m, n, n, bias, 0, FK_NN_ACT_NONE, 0);
   return FK_OK;
 }

@@ -31,6 +31,46 @@ int fk_cpu_pool_threads(const fk_cpu_pool *p);
  * pool (the calling thread works too); returns when all are done. */
 void fk_cpu_parallel_for(fk_cpu_pool *p, size_t n, size_t grain, fk_cpu_range_fn fn, void *ctx);
 
+/* ---- the backend's context (cpu_ctx.c) --------------------------------- */
+#define FK_CPU_SCRATCH 3 /* scratch slots: weight panel, im2col tile, attention */
+#define FK_CPU_CACHE 64  /* freed tensor buffers kept for reuse */
+typedef struct fk_cpu_buf {
+  void *p;
+  size_t bytes;
+} fk_cpu_buf;
+typedef struct fk_cpu {
+  fk_cpu_pool *pool;
+  size_t tile; /* floats per weight panel (an im2col tile holds two) */
+  /* Scratch that lives as long as the backend, grown on demand (bounded
+   * by the tile size), so kernels do not map fresh pages per call. */
+  fk_cpu_buf scratch[FK_CPU_SCRATCH];
+  /* Freed activation buffers by exact size: a model pass frees and makes
+   * the same shapes again, and fresh large allocations cost a page fault
+   * per 4 KiB (a third of the run time before this cache). */
+  fk_cpu_buf cache[FK_CPU_CACHE];
+  int ncache;
+  size_t cached; /* bytes in cache */
+  /* FUNKY_PROFILE=1 (or fk_nn_opts.profile): wall time per op kind */
+  int profile;
+  struct {
+    const char *op;
+    double ms;
+    unsigned long calls;
+  } prof[24];
+  int nprof;
+} fk_cpu;
+int fk_cpu_new(int threads, size_t tile, int profile, fk_cpu **c, fk_err *e);
+void fk_cpu_free(fk_cpu *c);
+/* Scratch slot `slot` with room for n floats (NULL: out of memory). */
+float *fk_cpu_scratch(fk_cpu *c, int slot, size_t n);
+/* Tensor buffers: from the cache when one of exactly that size is there. */
+void *fk_cpu_alloc(fk_cpu *c, size_t bytes);
+void fk_cpu_release(fk_cpu *c, void *p, size_t bytes);
+/* Profiling: t0 = fk_cpu_prof_start(c) before an op, then
+ * fk_cpu_prof_end(c, "conv2d", t0); the table prints at fk_cpu_free. */
+double fk_cpu_prof_start(const fk_cpu *c);
+void fk_cpu_prof_end(fk_cpu *c, const char *op, double t0);
+
 /* ---- fp16 storage (cpu_half.c) ------------------------------------------ */
 /* F16C where the CPU has it, portable C elsewhere. */
 void fk_cpu_widen(const uint16_t *h, float *f, size_t n);
@@ -48,21 +88,19 @@ typedef struct fk_cpu_mat {
 } fk_cpu_mat;
 
 /* cpu_gemm.c: the matmul of backend.h with OpenBLAS sgemm. */
-/* tile: floats per widened weight panel. */
-int fk_cpu_matmul(fk_cpu_pool *p, size_t tile, const fk_nn_mm *g, const float *a, fk_cpu_mat b,
-                  const float *bias, float *c, fk_err *e);
+int fk_cpu_matmul(fk_cpu *cpu, const fk_nn_mm *g, const float *a, fk_cpu_mat b, const float *bias,
+                  float *c, fk_err *e);
 /* Rows [row0, row0 + rows) of a [.., k] weight as f32: in place, or
  * widened into scratch (rows x k floats) when fp16. */
 void fk_cpu_weight_panel(fk_cpu_mat w, size_t row0, size_t rows, size_t k, float *scratch,
                          const float **panel);
 
-/* cpu_conv.c: conv2d as tiled implicit GEMM; tile: floats per weight
- * panel and per im2col tile (bounded scratch). */
-int fk_cpu_conv2d(fk_cpu_pool *p, size_t tile, const fk_nn_cg *g, const float *x, fk_cpu_mat w,
-                  const float *bias, float *y, fk_err *e);
+/* cpu_conv.c: conv2d as tiled implicit GEMM (bounded scratch). */
+int fk_cpu_conv2d(fk_cpu *cpu, const fk_nn_cg *g, const float *x, fk_cpu_mat w, const float *bias,
+                  float *y, fk_err *e);
 
 /* cpu_attention.c: tiled attention, online softmax over key tiles. */
-int fk_cpu_attention(fk_cpu_pool *p, const float *q, const float *k, const float *v, float *o,
+int fk_cpu_attention(fk_cpu *cpu, const float *q, const float *k, const float *v, float *o,
                      size_t b, size_t lq, size_t lk, size_t heads, size_t d, int causal, fk_err *e);
 
 /* cpu_eltwise.c: elementwise ops, threaded and vectorised. */
@@ -74,6 +112,12 @@ void fk_cpu_transpose(fk_cpu_pool *p, const float *x, float *y, size_t b, size_t
 /* y[i] = act(y[i] + bias[row]) over rows x cols (cols contiguous, ld). */
 void fk_cpu_bias_act(fk_cpu_pool *p, float *y, size_t rows, size_t cols, size_t ld,
                      const float *bias, int bias_per_row, fk_nn_act act, float alpha);
+
+/* Nearest resampling of planes [h, w] -> [oh, ow] (torch's "nearest"). */
+void fk_cpu_nearest(fk_cpu_pool *p, const float *x, float *y, size_t planes, size_t h, size_t w,
+                    size_t oh, size_t ow);
+void fk_cpu_copy_channels(fk_cpu_pool *p, const float *x, float *y, size_t n, size_t hw,
+                          size_t count, size_t cx, size_t sx, size_t cy, size_t dy);
 
 /* cpu_norm.c: group norm, layer norm, softmax; threaded. */
 void fk_cpu_group_norm(fk_cpu_pool *p, const float *x, const float *gamma, const float *beta,
