@@ -66,7 +66,8 @@ static double unet_gflop(const fk_unet_config *c, int h, int w) {
 
 int fk_cli_bench_sd(int argc, char **argv) {
   const char *model = NULL;
-  int size = 256, steps = 2, cpu = 0, f16 = 1, vae = 1;
+  int size = 256, steps = 2, f16 = 1, vae = 1;
+  fk_nn_opts o = {.kind = FK_NN_VULKAN};
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -76,8 +77,8 @@ int fk_cli_bench_sd(int argc, char **argv) {
       size = (int)strtol(argv[++i], NULL, 10);
     else if (!strcmp(a, "--steps") && v)
       steps = (int)strtol(argv[++i], NULL, 10);
-    else if (!strcmp(a, "--device") && v && (!strcmp(v, "cpu") || !strcmp(v, "vulkan")))
-      cpu = !strcmp(argv[++i], "cpu");
+    else if (!strcmp(a, "--device") && v && !fk_nn_parse_device(v, &o))
+      i++;
     else if (!strcmp(a, "--f32"))
       f16 = 0;
     else if (!strcmp(a, "--no-vae"))
@@ -91,13 +92,13 @@ int fk_cli_bench_sd(int argc, char **argv) {
     fk_err_set(
         &e, FK_EUSER,
         "bench sd: --model PATH is required (funky model random --family sd15 --out "
-        "sd15.safetensors makes one); --size is a multiple of 64 up to 2048; --steps 1..100");
+        "sd15.safetensors makes one); --size is a multiple of 64 up to 2048; --steps 1..100; "
+        "--device " FK_NN_DEVICES);
     return fk_cli_fail(&e);
   }
   fk_sd_model *m;
   if (fk_sd_open(model, FK_SD_STRICT, &m, &e)) return fk_cli_fail(&e);
   const fk_sd_config *cfg = fk_sd_config_of(m);
-  fk_nn_opts o = {.kind = cpu ? FK_NN_CPU : FK_NN_VULKAN};
   fk_nn *nn = NULL;
   fk_unet *u = NULL;
   fk_tensor *x = NULL, *ctx = NULL, *out = NULL;

@@ -19,7 +19,8 @@ typedef struct fk_lua_sd {
   fk_clip_text *text;
   fk_unet *unet;
   fk_vae *vae;
-  int f16, cpu;
+  int f16;
+  fk_nn_opts dev; /* where the networks run (device = ...) */
 } fk_lua_sd;
 
 static fk_lua_sd *check_sd(lua_State *L, int idx) {
@@ -52,21 +53,21 @@ static fk_tok *tokenizer(lua_State *L, fk_lua_sd *s) {
 static fk_clip_text *text_encoder(lua_State *L, fk_lua_sd *s) {
   fk_err e = {0};
   if (!s->nn) {
-    fk_nn_opts o = {.kind = s->cpu ? FK_NN_CPU : FK_NN_VULKAN};
-    if (fk_nn_open(&o, &s->nn, &e)) fk_lua_raise(L, &e);
+    if (fk_nn_open(&s->dev, &s->nn, &e)) fk_lua_raise(L, &e);
   }
   if (!s->text && fk_clip_text_load(s->nn, s->m, s->f16, &s->text, &e)) fk_lua_raise(L, &e);
   return s->text;
 }
 
-/* funky.sd.load(path [, {device = "vulkan"|"cpu", f16 = bool}]) */
+/* funky.sd.load(path [, {device = "vulkan"|"gpu"|"cpu"|"lavapipe"|"auto", f16 = bool}]) */
 static int sd_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   fk_lua_check_path(L, path, 0);
   int t = lua_istable(L, 2) ? 2 : 0;
   const char *dev = fk_lua_str_field(L, t, 2, "device", "vulkan");
-  if (strcmp(dev, "vulkan") && strcmp(dev, "cpu"))
-    fk_lua_field_error(L, 2, "device", "must be \"vulkan\" or \"cpu\"");
+  fk_nn_opts dev_opts = {0};
+  if (fk_nn_parse_device(dev, &dev_opts))
+    fk_lua_field_error(L, 2, "device", "must be one of " FK_NN_DEVICES);
   int f16 = 1;
   if (t) {
     lua_getfield(L, t, "f16");
@@ -77,7 +78,7 @@ static int sd_load(lua_State *L) {
   memset(s, 0, sizeof *s);
   luaL_setmetatable(L, FK_LUA_SD);
   s->f16 = f16;
-  s->cpu = !strcmp(dev, "cpu");
+  s->dev = dev_opts;
   fk_err e = {0};
   if (fk_sd_open(path, FK_SD_STRICT, &s->m, &e)) return fk_lua_raise(L, &e);
   return 1;

@@ -14,6 +14,19 @@ int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
   fk_nn *nn = fk_zalloc(1, sizeof *nn);
   if (!nn) return fk_err_oom(e, "a compute backend", sizeof *nn);
   nn->kind = o ? o->kind : FK_NN_CPU;
+  if (nn->kind == FK_NN_AUTO) {
+    /* Vulkan's own pick prefers GPUs: when it picks a CPU device (lavapipe)
+     * or finds none, the CPU backend is the faster way (ANCHORS.md). */
+    fk_vk_opts vo = {.validation = o->validation, .device = o->device};
+    fk_err ve = {0};
+    if (!fk_vk_create(&nn->vk, &vo, &ve) && nn->vk->caps.type != VK_PHYSICAL_DEVICE_TYPE_CPU) {
+      nn->kind = FK_NN_VULKAN;
+    } else {
+      fk_vk_destroy(nn->vk);
+      nn->vk = NULL;
+      nn->kind = FK_NN_CPU;
+    }
+  }
   if (nn->kind == FK_NN_CPU) {
     nn->reference = o && o->reference;
     if (nn->reference) {
@@ -32,7 +45,7 @@ int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
     return FK_OK;
   }
   fk_vk_opts vo = {.validation = o->validation, .device = o->device};
-  int rc = fk_vk_create(&nn->vk, &vo, e);
+  int rc = nn->vk ? FK_OK : fk_vk_create(&nn->vk, &vo, e);
   if (!rc) rc = fk_vk_pipes_new(nn->vk, &nn->pipes, e);
   if (!rc) rc = fk_vk_allocator_new(nn->vk, &nn->alloc, e);
   if (!rc) {
@@ -79,6 +92,22 @@ void fk_nn_close(fk_nn *nn) {
     fk_vk_destroy(nn->vk);
   }
   free(nn);
+}
+
+int fk_nn_parse_device(const char *name, fk_nn_opts *o) {
+  if (!strcmp(name, "cpu")) {
+    o->kind = FK_NN_CPU;
+  } else if (!strcmp(name, "gpu") || !strcmp(name, "vulkan")) {
+    o->kind = FK_NN_VULKAN;
+  } else if (!strcmp(name, "lavapipe")) {
+    o->kind = FK_NN_VULKAN;
+    o->device = "llvmpipe"; /* lavapipe's device name */
+  } else if (!strcmp(name, "auto")) {
+    o->kind = FK_NN_AUTO;
+  } else {
+    return -1;
+  }
+  return 0;
 }
 
 double fk_nn_profile_ms(const fk_nn *nn, const char *kernel) {

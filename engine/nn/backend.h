@@ -18,7 +18,9 @@
 #define FK_NN_MAX_DIMS 4
 
 typedef enum { FK_NN_F32 = 0, FK_NN_F16 = 1 } fk_nn_dtype;
-typedef enum { FK_NN_CPU = 0, FK_NN_VULKAN = 1 } fk_nn_kind;
+/* FK_NN_AUTO (options only): a real GPU through Vulkan when there is one,
+ * else the CPU backend; Mesa's lavapipe only when asked for by name. */
+typedef enum { FK_NN_CPU = 0, FK_NN_VULKAN = 1, FK_NN_AUTO = 2 } fk_nn_kind;
 
 typedef struct fk_nn fk_nn; /* a backend */
 
@@ -45,6 +47,12 @@ typedef struct fk_nn_opts {
 } fk_nn_opts;
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **nn, fk_err *e);
+/* The device names of --device and Lua's `device =`: "cpu" (the fast CPU
+ * backend), "gpu" or "vulkan" (Vulkan's own pick: a GPU, else lavapipe),
+ * "lavapipe" (Mesa's CPU Vulkan driver) and "auto". Sets o->kind and
+ * o->device; -1 for any other name (FK_NN_DEVICES lists them). */
+int fk_nn_parse_device(const char *name, fk_nn_opts *o);
+#define FK_NN_DEVICES "cpu, gpu, vulkan, lavapipe or auto"
 void fk_nn_close(fk_nn *nn);
 fk_nn_kind fk_nn_kind_of(const fk_nn *nn);
 const char *fk_nn_name(const fk_nn *nn);

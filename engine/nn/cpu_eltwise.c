@@ -175,6 +175,10 @@ FK_CPU_CLONES static void bias_range(void *ctx, size_t lo, size_t hi, int worker
 void fk_cpu_bias_act(fk_cpu_pool *p, float *y, size_t rows, size_t cols, size_t ld,
                      const float *bias, int bias_per_row, fk_nn_act act, float alpha) {
   bias_job j = {y, cols, ld, bias, bias_per_row, act, alpha};
+  if (!p) {
+    bias_range(&j, 0, rows, 0);
+    return;
+  }
   fk_cpu_parallel_for(p, rows, GRAIN / (cols + 1) + 1, bias_range, &j);
 }
 

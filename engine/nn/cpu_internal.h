@@ -11,10 +11,11 @@
 #include "core/error.h"
 #include "nn/nn_internal.h"
 
-/* Hot loops get an AVX2+FMA clone picked at load time (ifunc); the
+/* Hot loops get an AVX2+FMA (x86-64-v3) clone picked at load time (ifunc;
+ * "arch=haswell" would be picked by CPU model, so never on AMD); the
  * default clone keeps the binary running on any x86-64. */
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define FK_CPU_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#define FK_CPU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define FK_CPU_CLONES
 #endif
@@ -32,7 +33,7 @@ int fk_cpu_pool_threads(const fk_cpu_pool *p);
 void fk_cpu_parallel_for(fk_cpu_pool *p, size_t n, size_t grain, fk_cpu_range_fn fn, void *ctx);
 
 /* ---- the backend's context (cpu_ctx.c) --------------------------------- */
-#define FK_CPU_SCRATCH 3 /* scratch slots: weight panel, im2col tile, attention */
+#define FK_CPU_SCRATCH 3 /* scratch slots: FK_CPU_SLOT_* */
 #define FK_CPU_CACHE 64  /* freed tensor buffers kept for reuse */
 typedef struct fk_cpu_buf {
   void *p;
@@ -87,13 +88,25 @@ typedef struct fk_cpu_mat {
   const uint16_t *h;
 } fk_cpu_mat;
 
-/* cpu_gemm.c: the matmul of backend.h with OpenBLAS sgemm. */
+/* Widened weight panels hold this many tiles (32 MB by default). */
+#define FK_CPU_WEIGHT_TILES 8
+enum { FK_CPU_SLOT_WEIGHTS = 0, FK_CPU_SLOT_COLS = 1, FK_CPU_SLOT_ATTN = 2 };
+
+/* cpu_gemm.c: the matmul of backend.h with OpenBLAS sgemm on the pool. */
 int fk_cpu_matmul(fk_cpu *cpu, const fk_nn_mm *g, const float *a, fk_cpu_mat b, const float *bias,
                   float *c, fk_err *e);
-/* Rows [row0, row0 + rows) of a [.., k] weight as f32: in place, or
- * widened into scratch (rows x k floats) when fp16. */
-void fk_cpu_weight_panel(fk_cpu_mat w, size_t row0, size_t rows, size_t k, float *scratch,
-                         const float **panel);
+/* OpenBLAS single-threaded while the pool calls it from every worker;
+ * returns the count to restore afterwards. */
+int fk_cpu_blas_single(void);
+void fk_cpu_blas_restore(int threads);
+/* n fp16 values widened on the pool. */
+void fk_cpu_widen_par(fk_cpu_pool *p, const uint16_t *h, float *f, size_t n);
+/* Rows of a [rows, k] weight per panel of `budget` floats: a multiple of
+ * 16 (sgemm's blocking), at least 16. */
+size_t fk_cpu_panel_rows(size_t budget, size_t rows, size_t k);
+/* Blocks of an m x n product for `threads` workers: rows first (multiples
+ * of 16, at least 32), columns too when there are few rows. */
+void fk_cpu_split(size_t m, size_t n, int threads, size_t *mb, size_t *nb);
 
 /* cpu_conv.c: conv2d as tiled implicit GEMM (bounded scratch). */
 int fk_cpu_conv2d(fk_cpu *cpu, const fk_nn_cg *g, const float *x, fk_cpu_mat w, const float *bias,
@@ -109,7 +122,8 @@ void fk_cpu_unary(fk_cpu_pool *p, fk_nn_unary op, const float *x, float *y, size
 void fk_cpu_binary(fk_cpu_pool *p, fk_nn_binary op, const float *a, const float *b, float *y,
                    const int64_t *shape, const int64_t *bstride);
 void fk_cpu_transpose(fk_cpu_pool *p, const float *x, float *y, size_t b, size_t m, size_t n);
-/* y[i] = act(y[i] + bias[row]) over rows x cols (cols contiguous, ld). */
+/* y[i] = act(y[i] + bias[row]) over rows x cols (cols contiguous, ld);
+ * bias per column unless bias_per_row. p NULL: on the calling thread. */
 void fk_cpu_bias_act(fk_cpu_pool *p, float *y, size_t rows, size_t cols, size_t ld,
                      const float *bias, int bias_per_row, fk_nn_act act, float alpha);
 

@@ -9,9 +9,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Forced: GCC will not inline a plain inline function into a target_clones
+ * clone (their -march differs), and a call per element stops vectorising. */
+#if defined(__GNUC__)
+#define FK_CPU_INLINE static inline __attribute__((always_inline))
+#else
+#define FK_CPU_INLINE static inline
+#endif
+
 /* exp(x) for x in float range; x below -87.3 gives about 1e-38 (callers
  * that need an exact 0 for masked entries write it themselves). */
-static inline float fk_cpu_expf(float x) {
+FK_CPU_INLINE float fk_cpu_expf(float x) {
   x = x < -87.3f ? -87.3f : x > 88.7f ? 88.7f : x;
   /* x = k ln2 + r, |r| <= ln2 / 2; k rounded with the 1.5 * 2^23 trick
    * (no floorf call, so the loop vectorises without SSE4.1). */
@@ -33,12 +41,12 @@ static inline float fk_cpu_expf(float x) {
   return p * s;
 }
 
-static inline float fk_cpu_silu(float v) {
+FK_CPU_INLINE float fk_cpu_silu(float v) {
   return v / (1.0f + fk_cpu_expf(-v));
 }
 
 /* erf by Abramowitz & Stegun 7.1.26 (|error| <= 1.5e-7). */
-static inline float fk_cpu_erff(float x) {
+FK_CPU_INLINE float fk_cpu_erff(float x) {
   float ax = x < 0 ? -x : x;
   float t = 1.0f / (1.0f + 0.3275911f * ax);
   float y = 1.061405429f;
@@ -50,7 +58,7 @@ static inline float fk_cpu_erff(float x) {
   return x < 0 ? -y : y;
 }
 
-static inline float fk_cpu_gelu(float v) {
+FK_CPU_INLINE float fk_cpu_gelu(float v) {
   return 0.5f * v * (1.0f + fk_cpu_erff(v * 0.70710678118654752f));
 }
 

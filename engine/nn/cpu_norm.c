@@ -9,7 +9,7 @@
 
 /* Sum and sum of squared deviations with four independent accumulators:
  * one double add chain would stall on its latency. */
-static inline double sum4(const float *x, size_t n) {
+FK_CPU_INLINE double sum4(const float *x, size_t n) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {
@@ -22,7 +22,7 @@ static inline double sum4(const float *x, size_t n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-static inline double sqdev4(const float *x, size_t n, double m) {
+FK_CPU_INLINE double sqdev4(const float *x, size_t n, double m) {
   double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   size_t i = 0;
   for (; i + 4 <= n; i += 4) {

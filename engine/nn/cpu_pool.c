@@ -22,27 +22,48 @@ struct fk_cpu_pool {
   int started; /* workers created */
   pthread_mutex_t mu;
   pthread_cond_t go, done;
-  unsigned gen; /* bumped per job: a worker runs each generation once */
   int quit;
-  int busy; /* workers still inside the current job */
-  /* the current job */
+  /* the current job, written under mu before it is published */
+  unsigned gen;
   fk_cpu_range_fn fn;
   void *ctx;
   size_t n, chunk, nchunks;
-  atomic_size_t next;
+  /* (generation << 32) | next chunk: a worker that wakes late, after its
+   * job is over, fails the generation check and claims nothing */
+  _Atomic uint64_t next;
+  atomic_size_t finished; /* chunks of the current job done */
 };
+
+typedef struct job {
+  unsigned gen;
+  fk_cpu_range_fn fn;
+  void *ctx;
+  size_t n, chunk, nchunks;
+} job;
 
 typedef struct worker_arg {
   fk_cpu_pool *p;
   int index;
 } worker_arg;
 
-static void run_chunks(fk_cpu_pool *p, int worker) {
+/* Claims and runs chunks of job j until none is left. The caller never
+ * waits for a worker to wake up, only for claimed chunks to finish, so a
+ * worker the scheduler runs late (busy shared cores) costs nothing. */
+static void run_chunks(fk_cpu_pool *p, const job *j, int worker) {
   for (;;) {
-    size_t c = atomic_fetch_add(&p->next, 1);
-    if (c >= p->nchunks) return;
-    size_t lo = c * p->chunk, hi = lo + p->chunk < p->n ? lo + p->chunk : p->n;
-    p->fn(p->ctx, lo, hi, worker);
+    uint64_t v = atomic_load(&p->next);
+    size_t c;
+    do {
+      c = (size_t)(v & 0xffffffffu);
+      if ((unsigned)(v >> 32) != j->gen || c >= j->nchunks) return;
+    } while (!atomic_compare_exchange_weak(&p->next, &v, v + 1));
+    size_t lo = c * j->chunk, hi = lo + j->chunk < j->n ? lo + j->chunk : j->n;
+    j->fn(j->ctx, lo, hi, worker);
+    if (atomic_fetch_add(&p->finished, 1) + 1 == j->nchunks) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
   }
 }
 
@@ -55,11 +76,11 @@ static void *worker_main(void *arg) {
   for (;;) {
     while (!p->quit && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
     if (p->quit) break;
+    job j = {p->gen, p->fn, p->ctx, p->n, p->chunk, p->nchunks};
     seen = p->gen;
     pthread_mutex_unlock(&p->mu);
-    run_chunks(p, index);
+    run_chunks(p, &j, index);
     pthread_mutex_lock(&p->mu);
-    if (--p->busy == 0) pthread_cond_signal(&p->done);
   }
   pthread_mutex_unlock(&p->mu);
   return NULL;
@@ -90,6 +111,7 @@ int fk_cpu_pool_new(int threads, fk_cpu_pool **out, fk_err *e) {
   if (!p) return fk_err_oom(e, "the CPU thread pool", sizeof *p);
   p->threads = threads;
   atomic_init(&p->next, 0);
+  atomic_init(&p->finished, 0);
   if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->go, NULL) ||
       pthread_cond_init(&p->done, NULL)) {
     free(p);
@@ -145,18 +167,19 @@ void fk_cpu_parallel_for(fk_cpu_pool *p, size_t n, size_t grain, fk_cpu_range_fn
     return;
   }
   pthread_mutex_lock(&p->mu);
+  if (++p->gen == 0) p->gen = 1; /* workers start having seen 0 */
   p->fn = fn;
   p->ctx = ctx;
   p->n = n;
   p->chunk = chunk;
   p->nchunks = nchunks;
-  atomic_store(&p->next, 0);
-  p->busy = p->started;
-  p->gen++;
+  job j = {p->gen, fn, ctx, n, chunk, nchunks};
+  atomic_store(&p->finished, 0);
+  atomic_store(&p->next, (uint64_t)p->gen << 32);
   pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
-  run_chunks(p, 0);
+  run_chunks(p, &j, 0);
   pthread_mutex_lock(&p->mu);
-  while (p->busy) pthread_cond_wait(&p->done, &p->mu);
+  while (atomic_load(&p->finished) < nchunks) pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
 }
