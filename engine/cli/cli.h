@@ -14,5 +14,8 @@ int fk_cli_model(int argc, char **argv);
 int fk_cli_recipe(int argc, char **argv);
 /* Prints "funky: <message>" and returns the exit status for e. */
 int fk_cli_fail(const fk_err *e);
+/* --device D of render and run: checks the name and makes it the default
+ * of funky.sd.load (through FUNKY_DEVICE) for the rest of the process. */
+int fk_cli_device(const char *name, fk_err *e);
 
 #endif

@@ -4,13 +4,14 @@
 
 #include "cli/cli.h"
 #include "lua/fk_lua.h"
+#include "nn/backend.h"
 
 static const char USAGE[] =
     "usage: funky <command> [options]\n"
     "\n"
     "commands:\n"
     "  render RECIPE.lua [--set key=value]... [--out DIR] [--frames A:B] [--no-video] [--quiet]\n"
-    "         [--trust] [--allow DIR]... [--max-instructions N] [--max-memory MB]\n"
+    "         [--trust] [--allow DIR]... [--max-instructions N] [--max-memory MB] [--device D]\n"
     "      render a recipe: frames to DIR/frames/NNNNNN.png (default DIR: out/<recipe>),\n"
     "      then DIR/<recipe>.mp4 with the song (needs ffmpeg). A:B is a frame range\n"
     "      from 0, B excluded; either end may be left out.\n"
@@ -21,7 +22,7 @@ static const char USAGE[] =
     "  recipe info RECIPE.lua [--trust]\n"
     "      the recipe's name, version, author, licence, description and parameters\n"
     "      (type, default, allowed values) for --set\n"
-    "  run FILE.lua [args...]\n"
+    "  run [--device D] FILE.lua [args...]\n"
     "      run a Lua file with the funky modules (require \"funky\"); args in `arg` and `...`\n"
     "  info --gpu\n"
     "      the CPU backend (threads) and the Vulkan device the engine picks\n"
@@ -48,7 +49,8 @@ static const char USAGE[] =
     "\n"
     "environment: FUNKY_LUA_DEV=1 loads lua/funky/*.lua from the source tree instead of\n"
     "the copy built into the binary; FUNKY_FFMPEG names the ffmpeg to run;\n"
-    "FUNKY_TRACEBACK=1 prints the Lua traceback after an error message.\n"
+    "FUNKY_TRACEBACK=1 prints the Lua traceback after an error message;\n"
+    "FUNKY_DEVICE=D is the device of funky.sd.load when a script names none.\n"
     "exit status: 0 ok, 1 bad input (the message says how to fix it), 2 internal error.\n";
 
 int fk_cli_fail(const fk_err *e) {
@@ -61,6 +63,15 @@ int fk_cli_fail(const fk_err *e) {
   else
     fprintf(stderr, "funky: %s\n", msg);
   return e->code == FK_EINTERNAL ? 2 : 1;
+}
+
+int fk_cli_device(const char *name, fk_err *e) {
+  fk_nn_opts o = {0};
+  if (fk_nn_parse_device(name, &o))
+    return fk_err_set(e, FK_EUSER, "--device '%s': use " FK_NN_DEVICES, name);
+  if (setenv("FUNKY_DEVICE", name, 1))
+    return fk_err_set(e, FK_EINTERNAL, "cannot set FUNKY_DEVICE for --device");
+  return FK_OK;
 }
 
 int main(int argc, char **argv) {

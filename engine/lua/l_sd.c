@@ -64,7 +64,8 @@ static int sd_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   fk_lua_check_path(L, path, 0);
   int t = lua_istable(L, 2) ? 2 : 0;
-  const char *dev = fk_lua_str_field(L, t, 2, "device", "vulkan");
+  const char *env = getenv("FUNKY_DEVICE"); /* funky render/run --device */
+  const char *dev = fk_lua_str_field(L, t, 2, "device", env && *env ? env : "vulkan");
   fk_nn_opts dev_opts = {0};
   if (fk_nn_parse_device(dev, &dev_opts))
     fk_lua_field_error(L, 2, "device", "must be one of " FK_NN_DEVICES);

@@ -53,17 +53,21 @@ FK_CPU_CLONES static void gn_range(void *ctx, size_t lo, size_t hi, int worker) 
     const float *xs = j->x + (b * j->c + g * j->cpg) * j->hw;
     float *ys = j->y + (b * j->c + g * j->cpg) * j->hw;
     double mean = sum4(xs, count) / (double)count, var = sqdev4(xs, count, mean);
-    float rstd = (float)(1.0 / sqrt(var / (double)count + j->eps)), m = (float)mean;
+    /* the mean as hi + lo floats: x - hi is exact for x near the mean, so
+     * (x - hi) - lo keeps the precision of the reference's double */
+    float rstd = (float)(1.0 / sqrt(var / (double)count + j->eps)), m = (float)mean,
+          mlo = (float)(mean - (double)m);
     for (size_t cc = 0; cc < j->cpg; cc++) {
       size_t ch = g * j->cpg + cc;
-      /* (x - mean) rstd gamma + beta as one multiply-add per value */
-      float sc = rstd * j->gamma[ch], sh = j->beta[ch] - m * sc;
+      /* (x - mean) (rstd gamma) + beta: folding the mean into the shift
+       * (x sc + (beta - mean sc)) would cancel badly when |mean| >> std */
+      float sc = rstd * j->gamma[ch], sh = j->beta[ch];
       const float *xc = xs + cc * j->hw;
       float *yc = ys + cc * j->hw;
       if (j->silu)
-        for (size_t i = 0; i < j->hw; i++) yc[i] = fk_cpu_silu(xc[i] * sc + sh);
+        for (size_t i = 0; i < j->hw; i++) yc[i] = fk_cpu_silu((xc[i] - m - mlo) * sc + sh);
       else
-        for (size_t i = 0; i < j->hw; i++) yc[i] = xc[i] * sc + sh;
+        for (size_t i = 0; i < j->hw; i++) yc[i] = (xc[i] - m - mlo) * sc + sh;
     }
   }
 }
@@ -90,8 +94,9 @@ FK_CPU_CLONES static void ln_range(void *ctx, size_t lo, size_t hi, int worker) 
     const float *xr = j->x + r * d;
     float *yr = j->y + r * d;
     double mean = sum4(xr, d) / (double)d, var = sqdev4(xr, d, mean);
-    float rstd = (float)(1.0 / sqrt(var / (double)d + j->eps)), m = (float)mean;
-    for (size_t i = 0; i < d; i++) yr[i] = (xr[i] - m) * rstd * j->gamma[i] + j->beta[i];
+    float rstd = (float)(1.0 / sqrt(var / (double)d + j->eps)), m = (float)mean,
+          mlo = (float)(mean - (double)m); /* as in group norm */
+    for (size_t i = 0; i < d; i++) yr[i] = (xr[i] - m - mlo) * rstd * j->gamma[i] + j->beta[i];
   }
 }
 

@@ -122,6 +122,30 @@ static void attention(pair *p, int64_t b, int64_t lq, int64_t lk, int64_t h, int
   free(q), free(k), free(v);
 }
 
+/* Group norm (+SiLU) of values far from zero: the fast kernel must not
+ * fold the mean into the shift (cancellation). */
+static void group_norm_offset(pair *p) {
+  int64_t s[4] = {2, 64, 9, 11}, sc[1] = {64};
+  size_t n = count(4, s);
+  float *x = malloc(n * sizeof *x), *g = halfish(64, 0.5f, 2), *b = halfish(64, -1, 1);
+  for (size_t i = 0; i < n; i++) x[i] = 300.0f + test_rand(-0.5f, 0.5f);
+  fk_tensor *t[2][4];
+  fk_nn *nns[2] = {p->ref, p->fast};
+  fk_err e = {0};
+  for (int d = 0; d < 2; d++) {
+    t[d][0] = test_tensor(nns[d], 4, s, x);
+    t[d][1] = test_tensor(nns[d], 1, sc, g);
+    t[d][2] = test_tensor(nns[d], 1, sc, b);
+    t[d][3] = test_tensor(nns[d], 4, s, NULL);
+    CHECK(!fk_nn_group_norm(nns[d], t[d][0], t[d][1], t[d][2], t[d][3], 32, 1e-5f, 1, &e),
+          "group norm: %s", e.msg);
+  }
+  test_compare("group norm+SiLU, mean 300 std 0.3", t[0][3], t[1][3], 1e-11);
+  for (int d = 0; d < 2; d++)
+    for (int i = 0; i < 4; i++) fk_tensor_free(t[d][i]);
+  free(x), free(g), free(b);
+}
+
 /* An fp16-stored weight used by an op without an fp16 path (here SiLU),
  * read back, and rewritten with values that are not fp16. */
 static void promotion(pair *p) {
@@ -198,6 +222,7 @@ int main(void) {
   attention(&p, 1, 77, 77, 2, 64, 1);
   attention(&p, 1, 600, 600, 1, 8, 1);
   attention(&p, 2, 130, 77, 2, 160, 0);
+  group_norm_offset(&p);
   promotion(&p);
   devices();
   fk_nn_close(p.ref);
