@@ -481,13 +481,15 @@ int fk_sd_weight_f32(const fk_sd_weight *w, float *dst, fk_err *e) {
   const unsigned char *src = (const unsigned char *)t->data + (size_t)w->spec.slice * n * es;
   switch (t->dtype) {
   case FK_ST_F32: memcpy(dst, src, n * 4); break;
-  case FK_ST_F16:
-    for (size_t i = 0; i < n; i++) {
-      uint16_t h;
-      memcpy(&h, src + 2 * i, 2);
-      dst[i] = fk_half_to_float(h);
+  case FK_ST_F16: { /* through an aligned block: the file's data may be at an odd offset */
+    uint16_t blk[4096];
+    for (size_t i = 0; i < n; i += 4096) {
+      size_t m = n - i < 4096 ? n - i : 4096;
+      memcpy(blk, src + 2 * i, 2 * m);
+      fk_half_to_float_n(blk, dst + i, m);
     }
     break;
+  }
   case FK_ST_BF16:
     for (size_t i = 0; i < n; i++) {
       uint16_t h;

@@ -1,6 +1,7 @@
 /* fp16 <-> fp32 for the CPU backend's weight storage. Widening runs once
- * per weight per model pass (the UNet's 860M weights), so it uses the
- * CPU's F16C conversion when present: about 10x the portable loop. */
+ * per weight per model pass (the UNet's 860M weights) and narrowing once
+ * per weight at load, so both use the CPU's F16C conversion when present
+ * (core/half.c widens): about 10x the portable loops. */
 #include <string.h>
 
 #include "core/half.h"
@@ -8,13 +9,6 @@
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
-
-__attribute__((target("avx2,f16c"))) static void widen_f16c(const uint16_t *h, float *f, size_t n) {
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(f + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
-  for (; i < n; i++) f[i] = fk_half_to_float(h[i]);
-}
 
 __attribute__((target("avx2,f16c"))) static int narrow_f16c(const float *f, uint16_t *h, size_t n) {
   size_t i = 0;
@@ -47,9 +41,6 @@ static int have_f16c(void) {
 static int have_f16c(void) {
   return 0;
 }
-static void widen_f16c(const uint16_t *h, float *f, size_t n) {
-  (void)h, (void)f, (void)n;
-}
 static int narrow_f16c(const float *f, uint16_t *h, size_t n) {
   (void)h, (void)f, (void)n;
   return 0;
@@ -57,11 +48,7 @@ static int narrow_f16c(const float *f, uint16_t *h, size_t n) {
 #endif
 
 void fk_cpu_widen(const uint16_t *h, float *f, size_t n) {
-  if (have_f16c()) {
-    widen_f16c(h, f, n);
-    return;
-  }
-  fk_half_to_float_n(h, f, n);
+  fk_half_to_float_n(h, f, n); /* F16C inside */
 }
 
 int fk_cpu_narrow_exact(const float *f, uint16_t *h, size_t n) {
