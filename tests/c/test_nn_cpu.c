@@ -176,10 +176,17 @@ static void devices(void) {
   for (int i = 0; i < 5; i++)
     CHECK(!fk_nn_parse_device(ok[i], &o) && o.kind == kinds[i], "device name %s", ok[i]);
   CHECK(fk_nn_parse_device("cuda", &o) == -1, "unknown device names are refused");
-  /* auto: a real GPU, or the CPU backend (never lavapipe unasked) */
+  /* auto: a real GPU, or the CPU backend (never lavapipe unasked); with no
+   * Vulkan driver at all, the CPU backend without an error */
   fk_nn_opts a = {.kind = FK_NN_AUTO};
   fk_nn *nn = NULL;
   fk_err e = {0};
+  setenv("VK_ICD_FILENAMES", "/nonexistent/icd.json", 1);
+  CHECK(!fk_nn_open(&a, &nn, &e) && fk_nn_kind_of(nn) == FK_NN_CPU, "auto without Vulkan: %s",
+        e.msg);
+  fk_nn_close(nn);
+  nn = NULL;
+  unsetenv("VK_ICD_FILENAMES");
   CHECK(!fk_nn_open(&a, &nn, &e), "auto: %s", e.msg);
   if (nn) {
     printf("auto picks: %s\n", fk_nn_name(nn));
