@@ -22,6 +22,10 @@ int fk_cli_render(int argc, char **argv) {
       o.out_dir = argv[++i];
     } else if (!strcmp(a, "--frames") && has_value) {
       if (fk_render_parse_range(argv[++i], &o.first, &o.last, &e)) break;
+    } else if (!strcmp(a, "--shard") && has_value) {
+      if (fk_render_parse_shard(argv[++i], &o.shard, &o.shards, &e)) break;
+    } else if (!strcmp(a, "--assemble")) {
+      o.assemble = 1;
     } else if (!strcmp(a, "--quiet")) {
       o.quiet = 1;
     } else if (!strcmp(a, "--no-video")) {
@@ -55,10 +59,16 @@ int fk_cli_render(int argc, char **argv) {
   }
   if (!e.code && !o.recipe)
     fk_err_set(&e, FK_EUSER, "render: give a recipe, e.g. funky render scripts/funky.lua");
+  if (!e.code && o.assemble && o.shards)
+    fk_err_set(&e, FK_EUSER, "render: --assemble joins all shards; give it without --shard");
   o.sets = sets;
   o.allow = allow;
   fk_render_result r;
   if (!e.code && fk_render(&o, &r, &e) == FK_OK) {
+    if (o.shards)
+      fprintf(stderr,
+              "funky: shard %d/%d: frames %zu-%zu; run --assemble once every shard is done\n",
+              o.shard, o.shards, r.first, r.last ? r.last - 1 : 0);
     fprintf(stderr, "funky: %zu frames (%zu from the frame cache) in %.1f s%s%s\n", r.frames,
             r.cached, r.seconds, r.video[0] ? " -> " : "", r.video);
     if (!r.model[0])

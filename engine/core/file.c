@@ -1,6 +1,5 @@
 #include "core/file.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -113,19 +112,6 @@ int fk_file_mkdirs(const char *dir, fk_err *e) {
 int fk_file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
-}
-
-void fk_file_clean_temps(const char *dir) {
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *de;
-  char path[4096];
-  while ((de = readdir(d))) {
-    if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp") &&
-        fk_path_join(path, sizeof path, dir, de->d_name, NULL) == FK_OK)
-      unlink(path);
-  }
-  closedir(d);
 }
 
 int fk_path_join(char *out, size_t n, const char *dir, const char *name, fk_err *e) {

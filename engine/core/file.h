@@ -14,8 +14,6 @@ int fk_file_write_atomic(const char *path, const void *data, size_t len, fk_err 
 /* Creates dir and its parents; fails with a clear message if not writable. */
 int fk_file_mkdirs(const char *dir, fk_err *e);
 int fk_file_exists(const char *path);
-/* Removes leftover temporary files (".*.tmp*") of interrupted writes in dir. */
-void fk_file_clean_temps(const char *dir);
 /* Joins a folder and a name into out (size n); fails if it does not fit. */
 int fk_path_join(char *out, size_t n, const char *dir, const char *name, fk_err *e);
 /* The folder part of path ("." when there is none). */

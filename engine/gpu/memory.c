@@ -31,19 +31,45 @@ struct fk_vk_allocator {
   fk_vk_block *blocks;
   VkDeviceSize used, peak;
   uint32_t n_blocks;
+  /* FUNKY_VK_MEMORY_LIMIT (MiB): device-local blocks beyond it fail as an
+   * out-of-memory device would, to show what fits a smaller GPU and to test
+   * the out-of-memory path. 0: no limit. */
+  VkDeviceSize limit, device_blocks;
 };
 
 int fk_vk_allocator_new(fk_vk *vk, fk_vk_allocator **out, fk_err *e) {
   fk_vk_allocator *a = fk_zalloc(1, sizeof *a);
   if (!a) return fk_err_oom(e, "the GPU allocator", sizeof *a);
   a->vk = vk;
+  const char *lim = getenv("FUNKY_VK_MEMORY_LIMIT");
+  if (lim && *lim) {
+    char *end;
+    double mib = strtod(lim, &end);
+    if (*end || !(mib > 0)) {
+      free(a);
+      return fk_err_set(e, FK_EUSER,
+                        "FUNKY_VK_MEMORY_LIMIT='%s': give the device memory to allow in MiB", lim);
+    }
+    a->limit = (VkDeviceSize)(mib * 1048576.0);
+  }
   *out = a;
   return FK_OK;
 }
 
-static void block_free(fk_vk *vk, fk_vk_block *b) {
-  if (b->map) vkUnmapMemory(vk->device, b->mem);
-  vkFreeMemory(vk->device, b->mem, NULL);
+/* vkAllocateMemory, under the FUNKY_VK_MEMORY_LIMIT for device-local blocks. */
+static VkResult allocate(fk_vk_allocator *a, const VkMemoryAllocateInfo *ai, int kind,
+                         VkDeviceMemory *mem) {
+  if (a->limit && kind == FK_VK_DEVICE_LOCAL && a->device_blocks + ai->allocationSize > a->limit)
+    return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+  VkResult r = vkAllocateMemory(a->vk->device, ai, NULL, mem);
+  if (r == VK_SUCCESS && kind == FK_VK_DEVICE_LOCAL) a->device_blocks += ai->allocationSize;
+  return r;
+}
+
+static void block_free(fk_vk_allocator *a, fk_vk_block *b) {
+  if (b->map) vkUnmapMemory(a->vk->device, b->mem);
+  vkFreeMemory(a->vk->device, b->mem, NULL);
+  if (b->kind == FK_VK_DEVICE_LOCAL) a->device_blocks -= b->size;
   free(b);
 }
 
@@ -51,7 +77,7 @@ void fk_vk_allocator_free(fk_vk_allocator *a) {
   if (!a) return;
   for (fk_vk_block *b = a->blocks, *n; b; b = n) {
     n = b->next;
-    block_free(a->vk, b);
+    block_free(a, b);
   }
   free(a);
 }
@@ -142,11 +168,11 @@ static int block_new(fk_vk_allocator *a, VkDeviceSize size, uint32_t type, int k
   VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                              .allocationSize = b->size,
                              .memoryTypeIndex = type};
-  VkResult r = vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+  VkResult r = allocate(a, &ai, kind, &b->mem);
   if (r != VK_SUCCESS && b->size > size) { /* retry with just what is needed */
     b->size = size;
     ai.allocationSize = size;
-    r = vkAllocateMemory(vk->device, &ai, NULL, &b->mem);
+    r = allocate(a, &ai, kind, &b->mem);
   }
   if (r != VK_SUCCESS) {
     free(b);
@@ -156,6 +182,7 @@ static int block_new(fk_vk_allocator *a, VkDeviceSize size, uint32_t type, int k
     r = vkMapMemory(vk->device, b->mem, 0, VK_WHOLE_SIZE, 0, &b->map);
     if (r != VK_SUCCESS) {
       vkFreeMemory(vk->device, b->mem, NULL);
+      if (kind == FK_VK_DEVICE_LOCAL) a->device_blocks -= b->size;
       free(b);
       return fk_vk_fail(e, r, "mapping GPU memory");
     }
@@ -247,7 +274,7 @@ void fk_vk_buffer_free(fk_vk_allocator *a, fk_vk_buffer *buf) {
       fk_vk_block **p = &a->blocks;
       while (*p != b) p = &(*p)->next;
       *p = b->next;
-      block_free(vk, b);
+      block_free(a, b);
       a->n_blocks--;
     }
   }

@@ -34,6 +34,7 @@
 #define FK_LUA_BINS "funky.bins"
 #define FK_LUA_TENSOR "funky.tensor"
 #define FK_LUA_SD "funky.sd"
+#define FK_LUA_INTERP "funky.interp"
 
 #include "audio/audio.h"
 
@@ -157,6 +158,7 @@ int fk_lua_open_draw(lua_State *L);
 int fk_lua_open_colour(lua_State *L);
 int fk_lua_open_tensor(lua_State *L);
 int fk_lua_open_sd(lua_State *L);
+int fk_lua_open_interp(lua_State *L);
 /* Adds song:features{...} to the song class (l_features.c). */
 void fk_lua_features_register(lua_State *L);
 

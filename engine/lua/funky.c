@@ -11,16 +11,23 @@
 #include "lua/embedded.h"
 #include "lua/fk_lua.h"
 
+/*** @module funky
+ * `local funky = require "funky"` in a recipe or any file run with `funky run`: the C modules
+ * (audio, bins, colour, draw, image, noise, sd, tensor) and the Lua ones (recipe, schedule,
+ * time). Times are in seconds and frequencies in Hz unless a name says otherwise.
+ * @field version string the engine's version
+ * @field lua string the Lua underneath: "lua5.4" or "luajit"
+ */
 static int open_native(lua_State *L) {
   fk_lua_floats_register(L);
   lua_newtable(L);
   static const struct {
     const char *name;
     lua_CFunction open;
-  } mods[] = {{"audio", fk_lua_open_audio},   {"bins", fk_lua_open_bins},
-              {"image", fk_lua_open_image},   {"noise", fk_lua_open_noise},
-              {"draw", fk_lua_open_draw},     {"colour", fk_lua_open_colour},
-              {"tensor", fk_lua_open_tensor}, {"sd", fk_lua_open_sd}};
+  } mods[] = {
+      {"audio", fk_lua_open_audio},   {"bins", fk_lua_open_bins}, {"image", fk_lua_open_image},
+      {"noise", fk_lua_open_noise},   {"draw", fk_lua_open_draw}, {"colour", fk_lua_open_colour},
+      {"tensor", fk_lua_open_tensor}, {"sd", fk_lua_open_sd},     {"interp", fk_lua_open_interp}};
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
     mods[i].open(L);
     lua_setfield(L, -2, mods[i].name);

@@ -30,6 +30,16 @@ static int push_demo(lua_State *L, double bpm, double seconds, int rate, int64_t
 }
 
 /* funky.audio.load(path): "demo" is the built-in demo track. */
+/*** funky.audio.load(path)
+ * Decodes a whole audio file: any format libsndfile reads (WAV, FLAC, Ogg, Opus, MP3). Stereo
+ * and multichannel audio is mixed to mono; samples are floats in -1..1 at the file's rate.
+ * @param path string file path, or "demo" for the built-in demo track (100 BPM, 20 s, 44100 Hz)
+ * @return song the decoded song
+ * @error "cannot open audio 'PATH': REASON; check the path", "audio 'PATH' is a folder, not a
+ *   file", "cannot read audio 'PATH': REASON; use WAV, FLAC, Ogg, Opus or MP3", "audio 'PATH'
+ *   holds no samples ..."
+ * @error sandboxed recipe: "sandbox: a recipe may read only under its own folder ..."
+ */
 static int audio_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   if (strcmp(path, "demo")) fk_lua_check_path(L, path, 0);
@@ -41,6 +51,18 @@ static int audio_load(lua_State *L) {
 }
 
 /* funky.audio.demo{ bpm = 100, seconds = 20, rate = 44100, seed = 1 } */
+/*** funky.audio.demo([opts])
+ * Synthesises a funk breakbeat (kick, snare, hi-hats, bass) at a known tempo: a test song whose
+ * beats are known exactly (song.tempo is set).
+ * @param opts? table options, all optional
+ * @field bpm? number tempo in beats per minute, 40..300; default 100
+ * @field seconds? number length in seconds, (0, 600]; default 20
+ * @field rate? integer sample rate in Hz, 8000..192000; default 44100
+ * @field seed? integer seed of the synthesis' randomness; default 1
+ * @return song the demo song (mono)
+ * @error bad argument #1 field 'bpm' "must be in 40..300", field 'seconds' "must be in (0, 600]",
+ *   field 'rate' "must be in 8000..192000", or a field of the wrong type
+ */
 static int audio_demo(lua_State *L) {
   int t = lua_istable(L, 1) ? 1 : 0;
   double bpm = fk_lua_num_field(L, t, 1, "bpm", FK_DEMO_BPM);
@@ -55,6 +77,40 @@ static int audio_demo(lua_State *L) {
 
 /* song:frames{ fps = 15, window = 0.05 } -> sequence of frames, each
  * { index = k (from 0), time = k / fps, spectrum = floats }. */
+/*** @type frames
+ * What song:frames returns: a Lua array of `frame` tables, frames[k + 1] for video frame k,
+ * plus the analysis settings below.
+ * @field [integer] frame frames[k + 1] is video frame k
+ * @field fps number video frames per second
+ * @field window number onset window in seconds
+ * @field n_window integer onset window (FFT length) in samples, floor(window * rate)
+ * @field n_bins integer bins per spectrum, n_window / 2 + 1
+ * @field rate integer sample rate in Hz
+ * @field peak number the largest magnitude of any bin in any frame (for "global" normalisation)
+ */
+/*** @type frame
+ * One element of song:frames.
+ * @field index integer frame number from 0 (as in the output file names)
+ * @field time number start of the frame in seconds, index / fps
+ * @field spectrum floats |rFFT| of the frame's onset window; spectrum[1] is bin 0 (DC), bin b is
+ *   b * rate / n_window Hz
+ */
+/*** song:frames([opts])
+ * Cuts the song into video frames and takes each frame's spectrum. Frame k (from 0) covers
+ * samples [floor(k rate / fps), floor((k + 1) rate / fps)); its onset window is the first
+ * floor(window rate) samples of that chunk (zero-padded if the chunk is shorter), and the
+ * spectrum is the window's |rFFT| (no window function). A last partial chunk counts only if it
+ * holds the whole window.
+ * @param opts? table options, all optional
+ * @field fps? number video frames per second, (0, 1000]; default 15
+ * @field window? number onset window in seconds, (0, 10], at least 2 samples; default 0.05
+ * @return frames the frames (frames[1] is frame 0)
+ * @error bad argument #1 field 'fps' "must be > 0 (frames per second)", field 'window' "must be
+ *   > 0 (seconds)"
+ * @error "fps must be in (0, 1000]", "window must be in (0, 10] seconds", "window of W s is under
+ *   2 samples at R Hz", "audio 'NAME' (D s) is shorter than one W s onset window ..."
+ * @error "song is closed" (as for every song method)
+ */
 static int song_frames(lua_State *L) {
   fk_song *song = check_song(L, 1);
   int t = lua_istable(L, 2) ? 2 : 0;
@@ -96,6 +152,15 @@ static int song_frames(lua_State *L) {
 }
 
 /* song:save(path [, "float"]): WAV, 16-bit unless "float". */
+/*** song:save(path [, format])
+ * Writes the (mono) song as a WAV file, to a temporary name that is then renamed.
+ * @param path string the WAV file to write; its folder must exist
+ * @param format? string "pcm16" (16-bit integer, the default) or "float" (32-bit float)
+ * @return boolean true
+ * @error bad argument #2 "format must be \"pcm16\" or \"float\""
+ * @error "cannot write WAV 'PATH': REASON", "cannot write in 'DIR': REASON"
+ * @error sandboxed recipe: "sandbox: a recipe may write only under its output folder ..."
+ */
 static int song_save(lua_State *L) {
   fk_song *song = check_song(L, 1);
   const char *path = luaL_checkstring(L, 2);
@@ -110,6 +175,12 @@ static int song_save(lua_State *L) {
 }
 
 /* song:sample(i) -> the i-th mono sample (from 1), for tests and tools. */
+/*** song:sample(i)
+ * One mono sample, for tests and tools.
+ * @param i integer sample number from 1, 1..song.samples
+ * @return number the sample, nominally -1..1
+ * @error bad argument #1 "sample index out of range"
+ */
 static int song_sample(lua_State *L) {
   fk_song *song = check_song(L, 1);
   int64_t i = fk_lua_check_int(L, 2);
@@ -118,6 +189,17 @@ static int song_sample(lua_State *L) {
   return 1;
 }
 
+/*** @type song
+ * Decoded audio: mono float samples at the source's rate, from funky.audio.load or
+ * funky.audio.demo. Freed when collected or by `<close>`; a closed song raises "song is closed".
+ * @metatable funky.song
+ * @field rate integer sample rate in Hz
+ * @field channels integer channels of the source file (the samples are mixed to mono)
+ * @field samples integer number of mono samples
+ * @field duration number length in seconds (samples / rate)
+ * @field name string the file name ("demo" for the demo)
+ * @field tempo number? the known tempo in BPM (the demo's), else nil; song:features estimates one
+ */
 static int song_index(lua_State *L) {
   fk_lua_song *s = luaL_checkudata(L, 1, FK_LUA_SONG);
   const char *k = luaL_checkstring(L, 2);
@@ -156,6 +238,10 @@ static int song_tostring(lua_State *L) {
   return 1;
 }
 
+/*** @module funky.audio
+ * Audio: load or synthesise a song, cut it into per-frame spectra and features (see the `song`
+ * type). Times are in seconds, frequencies in Hz.
+ */
 int fk_lua_open_audio(lua_State *L) {
   static const luaL_Reg methods[] = {
       {"frames", song_frames}, {"save", song_save}, {"sample", song_sample}, {NULL, NULL}};

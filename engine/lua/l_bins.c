@@ -150,6 +150,20 @@ static void range_fields(lua_State *L, binspec *b, double dflt_from) {
 }
 
 /* funky.bins.log{ count = 90, from = 10 [, to = bin] | hz = {lo, hi} } */
+/*** funky.bins.log(opts)
+ * Log-spaced FFT bins, as the seed's numpy did: np.logspace(log10(from), log10(to), count)
+ * truncated to integers, duplicates at the low end kept. The top defaults to n_window / 2, known
+ * only when the mapping is used on a spectrum.
+ * @param opts table the spacing
+ * @field count integer number of bins, 1..1048576 (required)
+ * @field from? number first bin number, >= 1; default 10
+ * @field to? number last bin number; default n_window / 2 (the Nyquist bin)
+ * @field hz? number[] {low_hz, high_hz} instead of from/to, 0 < low < high, in Hz
+ * @return bins the mapping (#mapping is count)
+ * @error bad argument #1 field 'count' "is required" / "must be in 1..1048576", field 'from'
+ *   "must be >= 1 for log spacing", field 'hz' "must be {low, high} with 0 < low < high"
+ * @error on use: "log bins need 1 <= from <= to ..."
+ */
 static int bins_log(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t count = check_count(L, 1);
@@ -161,6 +175,18 @@ static int bins_log(lua_State *L) {
 }
 
 /* funky.bins.linear{ count = 64, from = 0 [, to = bin] | hz = {lo, hi} } */
+/*** funky.bins.linear(opts)
+ * Evenly spaced FFT bins: np.linspace(from, to, count) truncated to integers.
+ * @param opts table the spacing
+ * @field count integer number of bins, 1..1048576 (required)
+ * @field from? number first bin number, >= 0; default 0
+ * @field to? number last bin number; default n_window / 2 (the Nyquist bin)
+ * @field hz? number[] {low_hz, high_hz} instead of from/to, 0 < low < high, in Hz
+ * @return bins the mapping (#mapping is count)
+ * @error bad argument #1 field 'count' "is required" / "must be in 1..1048576", field 'from'
+ *   "must be >= 0", field 'hz' "must be {low, high} with 0 < low < high"
+ * @error on use: "need 0 <= from <= to, got from F to T"
+ */
 static int bins_linear(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t count = check_count(L, 1);
@@ -171,6 +197,14 @@ static int bins_linear(lua_State *L) {
 }
 
 /* funky.bins.bands{ {20, 150}, {150, 2000}, ... } in Hz: take() averages each. */
+/*** funky.bins.bands(bands)
+ * Frequency bands: floats:take gives each band's mean magnitude over the bins whose centre lies
+ * in [low_hz, high_hz) (a band narrower than a bin takes its nearest bin).
+ * @param bands number[][] {{low_hz, high_hz}, ...} in Hz, 0 <= low < high, at least one
+ * @return bins the mapping (#mapping is the number of bands)
+ * @error bad argument #1 "give at least one band {low_hz, high_hz}", "band B must be {low_hz,
+ *   high_hz} with 0 <= low < high"
+ */
 static int bins_bands(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   size_t n = fk_lua_rawlen(L, 1);
@@ -200,6 +234,22 @@ static int bins_bands(lua_State *L) {
 
 /* mapping:resolve(n_window, rate) or mapping:resolve(frames): bin numbers as
  * a Lua table (for bands, {first, last} pairs). */
+/*** @type bins
+ * A bin mapping from funky.bins.log/linear/bands: which FFT bins a spectrum is sampled at,
+ * resolved against each spectrum's FFT length and rate (the last resolution is cached).
+ * `#mapping` is its bin (or band) count.
+ * @metatable funky.bins
+ */
+/*** bins:resolve(n_window [, rate])
+ * The bin numbers this mapping gives for an FFT of n_window samples at rate, for checking a
+ * mapping (floats:take resolves by itself).
+ * @param n_window integer|frames FFT length in samples, >= 2, or a table with n_window and rate
+ *   (what song:frames returns)
+ * @param rate? integer sample rate in Hz (needed by mappings in Hz); default 0
+ * @return integer[]|integer[][] FFT bin numbers (0 = DC); for bands {first, last} bin pairs
+ * @error bad argument #1 "window length must be at least 2 samples"
+ * @error "this mapping is in Hz but the values are not a spectrum" (no rate)
+ */
 static int bins_resolve_l(lua_State *L) {
   binspec *b = luaL_checkudata(L, 1, FK_LUA_BINS);
   size_t n_window;
@@ -241,6 +291,10 @@ static int bins_tostring(lua_State *L) {
   return 1;
 }
 
+/*** @module funky.bins
+ * Bin mappings: which FFT bins of a frame's spectrum are drawn (see floats:take). A plain Lua
+ * table of bin numbers works wherever a mapping does.
+ */
 int fk_lua_open_bins(lua_State *L) {
   static const luaL_Reg methods[] = {{"resolve", bins_resolve_l}, {NULL, NULL}};
   static const luaL_Reg meta[] = {{"__gc", bins_gc},

@@ -17,6 +17,31 @@ static int draw(void *cfg, fk_image *img, fk_err *e) {
   return fk_draw_pie(cfg, img, e);
 }
 
+/*** funky.draw.pie(opts)
+ * A pie of wedges, one per value: bin i (from 0) of n spans i/n to (i + 1)/n of a turn,
+ * clockwise from straight up (plus `rotation`). "extent" draws each wedge from `inner` out to
+ * inner + (1 - inner) * value of the radius at full colour; "light" draws full wedges lit by
+ * the value. The radius is half the smaller side.
+ * @param opts table the pie
+ * @field size integer[] {width, height} in pixels, 1..8192 each (required)
+ * @field values? floats|number[] one value per wedge, 0..1, used as given; or give amps
+ * @field amps? floats|number[] magnitudes normalised like funky.noise.field's (used when values
+ *   is absent; one of the two is required)
+ * @field normalise? string|number[] how amps become 0..1: "frame" (default), "global", "none"
+ *   or {db_min, db_max}, as in funky.noise.field
+ * @field colour? string|fun(bin:integer,count:integer):number,number,number scheme name or
+ *   function (bin from 1, count) -> r, g, b; default "rainbow"
+ * @field inner? number inner radius as a fraction of the radius, 0 <= inner < 1; default 0
+ * @field rotation? number turns added to every wedge's angle (0.25 = a quarter clockwise);
+ *   default 0
+ * @field mode? string "extent" (default) or "light"
+ * @field background? number[] {r, g, b} behind the pie, 0..1; default black
+ * @return image the pie
+ * @error bad argument #1 field 'size', 'amps' ("is required ..."), 'values'/'amps' ("is
+ *   empty"), 'inner' ("must be in [0, 1)"), 'mode' ("must be \"extent\" or \"light\""),
+ *   'normalise', 'colour' or 'background' naming what is wrong
+ * @error an error raised in the colour function
+ */
 static int draw_pie(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   fk_pie_cfg cfg;
@@ -48,6 +73,9 @@ static int draw_pie(lua_State *L) {
   return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw, &cfg);
 }
 
+/*** @module funky.draw
+ * Drawing spectra as shapes (the spectral recipe's pie).
+ */
 int fk_lua_open_draw(lua_State *L) {
   static const luaL_Reg fns[] = {{"pie", draw_pie}, {NULL, NULL}};
   luaL_newlib(L, fns);

@@ -15,6 +15,39 @@ static void push_floats(lua_State *L, const float *v, size_t n, size_t stride) {
   }
 }
 
+/*** @type features
+ * What song:features returns: per-frame arrays (element k + 1 for video frame k, `count` of
+ * them) and song-wide beat information. Onset strength follows librosa's onset_strength
+ * defaults (mel spectral flux, n_fft 2048, hop 512).
+ * @field count integer number of frames: every chunk starting inside the audio (one more than
+ *   song:frames when the last chunk is shorter than its window)
+ * @field fps number video frames per second
+ * @field rms number[] RMS of each frame's samples, 0..1 for samples in -1..1
+ * @field onset number[] onset strength, 0..1 (1 at the song's strongest onset)
+ * @field bands number[][] bands[b][k + 1]: energy of band b (mean power over its bins), 0..1,
+ *   each band divided by its maximum over the song
+ * @field beat_index integer[] number (from 0) of the last beat at or before the frame, -1
+ *   before the first
+ * @field beat_phase number[] 0 at a beat rising to 1 before the next (extrapolated at the ends;
+ *   all 0 without beats)
+ * @field bar_phase number[] the same over bars of 4 beats, the first beat opening a bar
+ * @field onset_times number[] times of the picked onsets in seconds
+ * @field beats number[] beat times in seconds
+ * @field tempo number estimated tempo in BPM, 60..200; 0 when no pulse was found (then no beats)
+ */
+/*** song:features([opts])
+ * Per-frame audio features at the video frame rate: loudness, onset strength, band energies,
+ * and a beat grid (beat tracking, tempo estimate). Array element k + 1 belongs to video frame k.
+ * @param opts? table options, all optional
+ * @field fps? number video frames per second, (0, 1000]; default 15
+ * @field bands? number[][] frequency bands {{low_hz, high_hz}, ...} in Hz, low < high, for
+ *   `bands`; default none
+ * @return features the feature arrays
+ * @error bad argument #1 field 'fps' "must be > 0 (frames per second)", field 'bands' "must be a
+ *   list of {low_hz, high_hz}"
+ * @error "fps must be in (0, 1000]", "band B must be {low_hz, high_hz} with low < high"
+ * @error "song is closed"
+ */
 static int song_features(lua_State *L) {
   fk_lua_song *s = luaL_checkudata(L, 1, FK_LUA_SONG);
   if (!s->song.samples) return luaL_error(L, "song is closed");

@@ -46,6 +46,17 @@ fk_lua_floats *fk_lua_floats_arg(lua_State *L, int idx, const char *what, int *p
   return f;
 }
 
+/*** @type floats
+ * A float array (a spectrum or a list of amplitudes), indexed from 1 like a Lua array:
+ * `#a`, `a[i]` (nil outside 1..#a), `a[i] = x` (i in 1..#a, else "index out of range").
+ * In a spectrum `a[1]` is FFT bin 0, the DC term. Made by song:frames (spectra),
+ * floats:take/map and funky.floats.
+ * @metatable funky.floats
+ * @field [integer] number the value at index 1..#a (nil outside)
+ * @field peak number the song's largest magnitude (spectra and what is taken from them; 0 when
+ *   unknown), for normalise = "global"
+ * @field hz number? width of one FFT bin in Hz (rate / n_window), spectra only, else nil
+ */
 static int fl_index(lua_State *L) {
   fk_lua_floats *f = fk_lua_floats_check(L, 1);
   if (lua_type(L, 2) == LUA_TNUMBER) {
@@ -92,6 +103,17 @@ static int fl_tostring(lua_State *L) {
 
 /* spectrum:take(bins): the magnitudes at the given bins; for band mappings
  * the mean magnitude over each band's bins. */
+/*** floats:take(bins)
+ * The magnitudes at the given FFT bins: one value per bin of the mapping, or per band of a
+ * funky.bins.bands mapping (the mean over the band's bins). Mappings in Hz or with a default
+ * top bin are resolved against the spectrum's FFT length and rate.
+ * @param bins bins|integer[] a funky.bins mapping, or a table of FFT bin numbers (0 = DC)
+ * @return floats the values, carrying the spectrum's `peak`
+ * @error "bin B is outside the spectrum (bins 0..N); check the mapping"
+ * @error "this mapping is in Hz but the values are not a spectrum"
+ * @error bad argument "bins must be a funky.bins mapping or a table of bin numbers",
+ *   "bins[i] must be an integer bin number"
+ */
 static int fl_take(lua_State *L) {
   fk_lua_floats *f = fk_lua_floats_check(L, 1);
   size_t n_window = f->n_window ? f->n_window : (f->n ? 2 * (f->n - 1) : 0);
@@ -113,6 +135,10 @@ static int fl_take(lua_State *L) {
   return 1;
 }
 
+/*** floats:max()
+ * The largest value.
+ * @return number the maximum (0 for an empty array)
+ */
 static int fl_max(lua_State *L) {
   fk_lua_floats *f = fk_lua_floats_check(L, 1);
   float m = f->n ? f->v[0] : 0.0f;
@@ -128,17 +154,29 @@ static double fl_total(const fk_lua_floats *f) {
   return s;
 }
 
+/*** floats:sum()
+ * The sum of the values.
+ * @return number the sum (0 for an empty array)
+ */
 static int fl_sum(lua_State *L) {
   lua_pushnumber(L, fl_total(fk_lua_floats_check(L, 1)));
   return 1;
 }
 
+/*** floats:mean()
+ * The arithmetic mean of the values.
+ * @return number the mean (0 for an empty array)
+ */
 static int fl_mean(lua_State *L) {
   fk_lua_floats *f = fk_lua_floats_check(L, 1);
   lua_pushnumber(L, f->n ? fl_total(f) / (double)f->n : 0.0);
   return 1;
 }
 
+/*** floats:table()
+ * The values as a plain Lua table.
+ * @return number[] a copy of the values, from index 1
+ */
 static int fl_table(lua_State *L) {
   fk_lua_floats *f = fk_lua_floats_check(L, 1);
   lua_createtable(L, (int)f->n, 0);
@@ -150,6 +188,12 @@ static int fl_table(lua_State *L) {
 }
 
 /* floats:map(fn) -> new array of fn(value, index) (fn returns a number). */
+/*** floats:map(fn)
+ * A new array of fn(value, i) for each element (i from 1), carrying this array's `peak`.
+ * @param fn fun(value:number,i:integer):number called once per element, in order
+ * @return floats the mapped values
+ * @error "map function must return a number"; errors raised in fn propagate
+ */
 static int fl_map(lua_State *L) {
   fk_lua_floats *f = fk_lua_floats_check(L, 1);
   luaL_checktype(L, 2, LUA_TFUNCTION);
@@ -179,6 +223,13 @@ void fk_lua_floats_register(lua_State *L) {
 }
 
 /* funky.floats(table_or_n): a float array for scripts and tests. */
+/*** funky.floats(values)
+ * Makes a float array: n zeros, or the numbers of a table (a float array is returned as is).
+ * @param values integer|number[]|floats a count (>= 0) or a table of numbers
+ * @return floats the array (peak 0, not a spectrum)
+ * @error bad argument #1 "size must be >= 0", "values must be a float array (spectrum) or a table
+ *   of numbers", "values[i] must be a number"
+ */
 int fk_lua_floats_ctor(lua_State *L) {
   if (lua_type(L, 1) == LUA_TNUMBER) {
     int64_t n = fk_lua_check_int(L, 1);

@@ -66,6 +66,19 @@ void fk_lua_size_field(lua_State *L, int t, int arg, int *w, int *h) {
 }
 
 /* funky.image.new(w, h [, {r, g, b}]) or funky.image.new{ size = {w, h}, colour = {r, g, b} } */
+/*** funky.image.new(width, height [, colour])
+ * A new image filled with one colour (black unless given).
+ * @param width integer pixels, 1..8192
+ * @param height integer pixels, 1..8192
+ * @param colour? number[] {r, g, b}, each nominally 0..1; default {0, 0, 0}
+ * @overload fun(opts: {size: integer[], colour?: number[]}): image
+ * @return image the new image
+ * @error bad argument: "width must be in 1..8192", "height must be in 1..8192", "must be an
+ *   integer", field 'colour' "must be {r, g, b}"
+ * @error table form: field 'size' "must be {width, height} in whole pixels" or "... is outside
+ *   1..8192 pixels per side"
+ * @error out of memory for the pixels (an engine error)
+ */
 static int image_new(lua_State *L) {
   int w, h;
   float rgb[3] = {0, 0, 0};
@@ -87,6 +100,16 @@ static int image_new(lua_State *L) {
   return push_new(L, &img);
 }
 
+/*** funky.image.load(path)
+ * Reads an image file (PNG, JPEG, BMP or TGA) as float RGB in 0..1; grey and
+ * alpha channels become RGB (alpha is dropped), 8-bit values v become v / 255.
+ * @param path string file path, relative to the working folder
+ * @return image the decoded image
+ * @error "cannot read image 'PATH': REASON; use PNG, JPEG, BMP or TGA"; an image over 8192
+ *   pixels per side is "outside 1..8192 pixels per side"
+ * @error sandboxed recipe: "sandbox: a recipe may read only under its own folder and the folders
+ *   given with --allow, not 'PATH'"
+ */
 static int image_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   fk_lua_check_path(L, path, 0);
@@ -97,6 +120,15 @@ static int image_load(lua_State *L) {
 }
 
 /* img:blur(sigma) -> a new, blurred image (sigma in pixels; 0 copies). */
+/*** image:blur(sigma)
+ * A new, blurred image (the original is unchanged): a separable Gaussian, kernel truncated at
+ * radius floor(4 sigma + 0.5), edges repeated; scipy.ndimage.gaussian_filter(img, (sigma, sigma,
+ * 0), mode='nearest') to within 1e-6. PIL's GaussianBlur radius is this sigma.
+ * @param sigma number standard deviation in pixels, 0..1000 (0 returns a copy)
+ * @return image the blurred copy
+ * @error bad argument #1 "sigma must be in [0, 1000] pixels"
+ * @error "image is closed" (as for every image method)
+ */
 static int m_blur(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   double sigma = luaL_checknumber(L, 2);
@@ -107,6 +139,12 @@ static int m_blur(lua_State *L) {
   return push_new(L, &out);
 }
 
+/*** image:desaturate([amount])
+ * Moves each pixel towards its ITU-R 601 luma (0.299 r + 0.587 g + 0.114 b), in place.
+ * @param amount? number 0..1: 0 leaves the colours, 1 (the default) makes the image grey
+ * @return image the same image, for chaining
+ * @error bad argument #1 "amount must be in [0, 1]"
+ */
 static int m_desaturate(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   double amount = luaL_optnumber(L, 2, 1.0);
@@ -116,6 +154,14 @@ static int m_desaturate(lua_State *L) {
   return 1;
 }
 
+/*** image:autocontrast([cutoff])
+ * Stretches each channel to 0..1 in place, after ignoring `cutoff` of the pixels at each end
+ * of the channel's histogram (as PIL's ImageOps.autocontrast).
+ * @param cutoff? number fraction of the pixels ignored at each end, 0 <= cutoff < 0.5;
+ *   default 0
+ * @return image the same image, for chaining
+ * @error bad argument #1 "cutoff must be in [0, 0.5)"
+ */
 static int m_autocontrast(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   double cutoff = luaL_optnumber(L, 2, 0.0);
@@ -125,12 +171,21 @@ static int m_autocontrast(lua_State *L) {
   return 1;
 }
 
+/*** image:clamp()
+ * Clamps every value to 0..1, in place.
+ * @return image the same image, for chaining
+ */
 static int m_clamp(lua_State *L) {
   fk_image_clamp(fk_lua_image_check(L, 1));
   lua_settop(L, 1);
   return 1;
 }
 
+/*** image:copy()
+ * A copy with its own pixels.
+ * @return image the copy
+ * @error out of memory for the pixels (an engine error)
+ */
 static int m_copy(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   fk_image out;
@@ -140,6 +195,11 @@ static int m_copy(lua_State *L) {
 }
 
 /* img:tensor(): {1, 3, H, W} planar RGB, the values as they are ([0, 1]). */
+/*** image:tensor()
+ * The pixels as a planar RGB tensor, values as they are (nominally 0..1; sd:img2img's `init`
+ * wants -1..1 tensors, so scale with 2x - 1 or pass the image itself).
+ * @return tensor shape {1, 3, height, width}
+ */
 static int m_tensor(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   int64_t shape[4] = {1, 3, img->h, img->w};
@@ -150,6 +210,14 @@ static int m_tensor(lua_State *L) {
   return 1;
 }
 
+/*** image:save(path)
+ * Writes an 8-bit RGB PNG (values clamped to 0..1 and rounded), to a temporary name that is
+ * then renamed, so a reader never sees half a file.
+ * @param path string the PNG file to write; its folder must exist
+ * @return boolean true
+ * @error "cannot write ..." naming the path and the system's reason
+ * @error sandboxed recipe: "sandbox: a recipe may write only under its output folder ..."
+ */
 static int m_save(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   const char *path = luaL_checkstring(L, 2);
@@ -161,6 +229,14 @@ static int m_save(lua_State *L) {
 }
 
 /* img:save_raw(path): little-endian float32 pixels, w*h*3, for tests and tools. */
+/*** image:save_raw(path)
+ * Writes the raw pixels, little-endian float32 in h x w x 3 order (for tests and tools),
+ * atomically like image:save.
+ * @param path string the file to write; its folder must exist
+ * @return boolean true
+ * @error "cannot write ..." naming the path and the system's reason
+ * @error sandboxed recipe: "sandbox: a recipe may write only under its output folder ..."
+ */
 static int m_save_raw(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   const char *path = luaL_checkstring(L, 2);
@@ -179,18 +255,42 @@ static float *pixel(lua_State *L, fk_image *img) {
   return img->px + ((size_t)y * (size_t)img->w + (size_t)x) * 3;
 }
 
+/*** image:get(x, y)
+ * One pixel's colour.
+ * @param x integer column in pixels, 0..w-1 (0 is the left edge)
+ * @param y integer row in pixels, 0..h-1 (0 is the top row)
+ * @return number red
+ * @return number green
+ * @return number blue
+ * @error bad argument "x is outside the image (0 .. w-1)", "y is outside the image (0 .. h-1)",
+ *   "must be an integer"
+ */
 static int m_get(lua_State *L) {
   float *p = pixel(L, fk_lua_image_check(L, 1));
   for (int i = 0; i < 3; i++) lua_pushnumber(L, p[i]);
   return 3;
 }
 
+/*** image:set(x, y, r, g, b)
+ * Sets one pixel's colour, in place (values are stored as given; saving clamps them).
+ * @param x integer column in pixels, 0..w-1
+ * @param y integer row in pixels, 0..h-1
+ * @param r number red, nominally 0..1
+ * @param g number green, nominally 0..1
+ * @param b number blue, nominally 0..1
+ * @error bad argument "x is outside the image (0 .. w-1)", "y is outside the image (0 .. h-1)"
+ */
 static int m_set(lua_State *L) {
   float *p = pixel(L, fk_lua_image_check(L, 1));
   for (int i = 0; i < 3; i++) p[i] = (float)luaL_checknumber(L, 4 + i);
   return 0;
 }
 
+/*** image:size()
+ * The image's size (also `img.w` and `img.h`).
+ * @return integer width in pixels
+ * @return integer height in pixels
+ */
 static int m_size(lua_State *L) {
   fk_image *img = fk_lua_image_check(L, 1);
   lua_pushinteger(L, img->w);
@@ -198,6 +298,16 @@ static int m_size(lua_State *L) {
   return 2;
 }
 
+/*** @type image
+ * An RGB image: w x h pixels of three floats, nominally 0..1 (clamped when saved), pixel
+ * coordinates from 0 with (0, 0) the top-left corner. Made by funky.image.new/load,
+ * funky.noise.field, funky.draw.pie, image:blur/copy and sd:img2img. The pixels are freed when
+ * the image is collected, or at once by `<close>` (`local img <close> = ...`); a closed image
+ * raises "image is closed".
+ * @metatable funky.image
+ * @field w integer width in pixels
+ * @field h integer height in pixels
+ */
 static int image_index(lua_State *L) {
   lua_image *u = luaL_checkudata(L, 1, FK_LUA_IMAGE);
   const char *k = luaL_checkstring(L, 2);
@@ -225,6 +335,9 @@ static int image_tostring(lua_State *L) {
   return 1;
 }
 
+/*** @module funky.image
+ * Images: make, load, filter and save float RGB images (see the `image` type for the methods).
+ */
 int fk_lua_open_image(lua_State *L) {
   static const luaL_Reg methods[] = {{"blur", m_blur},
                                      {"desaturate", m_desaturate},
@@ -331,6 +444,15 @@ int fk_lua_draw_coloured(lua_State *L, int t, fk_colour_fn *fn, void **ctx,
 }
 
 /* funky.colour.by_bin(name_or_function) -> the scheme, checked. */
+/*** funky.colour.by_bin(scheme)
+ * Checks a colour scheme for the `colour =` option of funky.noise.field and funky.draw.pie and
+ * returns it unchanged, so a bad name fails where it is written.
+ * @param scheme string|fun(bin:integer,count:integer):number,number,number a scheme name
+ *   (funky.colour.schemes: "rainbow", "fire", "ice", "mono") or a function of the bin (from 1)
+ *   and the bin count returning r, g, b in 0..1 (clamped)
+ * @return string|function the scheme
+ * @error bad argument #1 field 'scheme' "must be a function or one of rainbow, fire, ice, mono"
+ */
 static int colour_by_bin(lua_State *L) {
   fk_lua_colour c;
   fk_colour_fn fn;
@@ -339,6 +461,15 @@ static int colour_by_bin(lua_State *L) {
   return 1;
 }
 
+/*** funky.colour.hsv(h [, s [, v]])
+ * Converts a hue, saturation and value to RGB.
+ * @param h number hue in turns: 0 red, 1/3 green, 2/3 blue (wraps around)
+ * @param s? number saturation, 0..1; default 1
+ * @param v? number value (brightness), 0..1; default 1
+ * @return number red, 0..1
+ * @return number green, 0..1
+ * @return number blue, 0..1
+ */
 static int colour_hsv(lua_State *L) {
   float rgb[3];
   fk_colour_hsv(luaL_checknumber(L, 1), luaL_optnumber(L, 2, 1), luaL_optnumber(L, 3, 1), rgb);
@@ -346,6 +477,11 @@ static int colour_hsv(lua_State *L) {
   return 3;
 }
 
+/*** @module funky.colour
+ * Colour schemes for drawing a spectrum: each bin gets a colour from a named scheme or from a
+ * function (bin, count) -> r, g, b.
+ * @field schemes string[] the scheme names: "rainbow", "fire", "ice", "mono"
+ */
 int fk_lua_open_colour(lua_State *L) {
   static const luaL_Reg fns[] = {{"by_bin", colour_by_bin}, {"hsv", colour_hsv}, {NULL, NULL}};
   luaL_newlib(L, fns);

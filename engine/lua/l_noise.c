@@ -56,10 +56,89 @@ fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name)
   return f;
 }
 
-static int draw_field(void *cfg, fk_image *img, fk_err *e) {
+/* Each Lua state keeps the layout of the field settings it drew twice in a
+ * row (a render draws every frame with the same ones): from the second
+ * such frame on, fields are gathers through it (noise_layout.c). */
+typedef struct layout_cache {
+  fk_noise_layout *layout;
+  fk_noise_cfg last; /* the previous call's settings */
+  int have_last;
+} layout_cache;
+
+static int cache_gc(lua_State *L) {
+  layout_cache *c = lua_touserdata(L, 1);
+  fk_noise_layout_free(c->layout);
+  c->layout = NULL;
+  return 0;
+}
+
+static layout_cache *cache_of(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "funky.noise.layout");
+  layout_cache *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c) return c;
+  c = lua_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, cache_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, "funky.noise.layout");
+  return c;
+}
+
+typedef struct field_call {
+  lua_State *L;
+  fk_noise_cfg cfg;
+} field_call;
+
+static int draw_field(void *arg, fk_image *img, fk_err *e) {
+  field_call *fc = arg;
+  layout_cache *c = cache_of(fc->L);
+  const fk_noise_cfg *cfg = &fc->cfg;
+  if (!fk_noise_layout_fits(c->layout, cfg) && c->have_last) {
+    fk_noise_layout *l = NULL;
+    if (c->last.w == cfg->w && c->last.h == cfg->h && c->last.n == cfg->n &&
+        c->last.seed == cfg->seed && c->last.points_per_bin == cfg->points_per_bin &&
+        c->last.radius == cfg->radius && fk_noise_layout_new(cfg, &l, e) == FK_OK) {
+      fk_noise_layout_free(c->layout);
+      c->layout = l;
+    }
+    fk_err_clear(e); /* without a layout the field is drawn directly */
+  }
+  c->last = *cfg;
+  c->have_last = 1;
+  if (fk_noise_layout_fits(c->layout, cfg)) return fk_noise_field_layout(c->layout, cfg, img, e);
   return fk_noise_field(cfg, img, e);
 }
 
+/*** funky.noise.field(opts)
+ * A noise field: for each bin b, points_per_bin points at positions from a 64-bit hash of
+ * (seed, b, k) (low 32 bits the column, high 32 the row), each a disc of `radius` pixels in the
+ * bin's colour times its lightness; where points overlap each channel keeps the brighter value.
+ * The same seed gives the same field on every machine.
+ * @param opts table the field
+ * @field size integer[] {width, height} in pixels, 1..8192 each (required)
+ * @field amps floats|number[] one magnitude per bin, usually spectrum:take(bins) (required)
+ * @field colour? string|fun(bin:integer,count:integer):number,number,number a scheme name
+ *   ("rainbow", "fire", "ice", "mono") or a function of the bin (from 1) and the bin count
+ *   returning r, g, b in 0..1; default "rainbow"
+ * @field seed? integer position seed; default 7
+ * @field points_per_bin? integer points per bin, 1..1048576; default 1
+ * @field radius? number disc radius in pixels, 0..256 (0: one pixel); default 0
+ * @field normalise? string|number[] lightness from magnitude: "frame" (a / the frame's largest,
+ *   the default), "global" (a / the song's largest, amps.peak; needs amps from a song's
+ *   spectrum), "none" (a clamped to 0..1) or {db_min, db_max}: 20 log10(a / the frame's
+ *   largest) in dB mapped from db_min..db_max to 0..1
+ * @field background? number[] {r, g, b} behind the points, 0..1; default black
+ * @return image the field
+ * @error bad argument #1 field 'size', 'amps' ("is required ..."), 'points_per_bin' ("must be in
+ *   1..1048576"), 'radius' ("must be in [0, 256] pixels"), 'normalise' ("must be \"frame\",
+ *   \"global\", \"none\" or {db_min, db_max}", "needs db_min < db_max", "\"global\" needs amps
+ *   taken from a song's spectrum"), 'colour' or 'background' naming what is wrong
+ * @error an error raised in the colour function, or "colour function must return r, g, b
+ *   numbers (bin B)"
+ */
 static int noise_field(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   fk_noise_cfg cfg;
@@ -80,9 +159,14 @@ static int noise_field(lua_State *L) {
   cfg.radius = radius;
   fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
   fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
-  return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw_field, &cfg);
+  field_call fc = {L, cfg};
+  return fk_lua_draw_coloured(L, 1, &fc.cfg.colour, &fc.cfg.colour_ctx, draw_field, &fc);
 }
 
+/*** @module funky.noise
+ * Noise fields: scattered coloured points whose brightness follows a spectrum, the seed
+ * recipe's init image.
+ */
 int fk_lua_open_noise(lua_State *L) {
   static const luaL_Reg fns[] = {{"field", noise_field}, {NULL, NULL}};
   luaL_newlib(L, fns);

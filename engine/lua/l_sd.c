@@ -59,7 +59,27 @@ static fk_clip_text *text_encoder(lua_State *L, fk_lua_sd *s) {
   return s->text;
 }
 
-/* funky.sd.load(path [, {device = "vulkan"|"gpu"|"cpu"|"lavapipe"|"auto", f16 = bool}]) */
+/*** funky.sd.load(path [, opts])
+ * Opens a Stable Diffusion model: maps the weights and checks every tensor by name and shape;
+ * the device and networks are made on first use, so reading a model's configuration is cheap.
+ * A single .safetensors file is detected as SD 1.x (CLIP width 768) or SD 2.x (OpenCLIP 1024);
+ * anything else needs a sidecar MODEL.json beside it (diffusers configs, or {"family": "sd21"}).
+ * A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/) works too.
+ * @param path string a .safetensors file or a diffusers folder
+ * @param opts? table options, all optional
+ * @field device? string "vulkan" or "gpu" (the best Vulkan device: the default, or
+ *   FUNKY_DEVICE / --device), "cpu" (OpenBLAS and one thread per core: 5-25x lavapipe's
+ *   speed), "lavapipe" (Mesa's CPU Vulkan driver by name) or "auto" (a real GPU if there
+ *   is one, else "cpu")
+ * @field f16? boolean keep weights and activations in 16-bit storage where the device has it
+ *   (arithmetic stays fp32); default true
+ * @return sd the model
+ * @error bad argument #2 field 'device' "must be one of cpu, gpu, vulkan, lavapipe or auto"
+ * @error a message naming the file and the first missing or wrong tensor with the expected
+ *   shape ("PATH: the unet tensor 'KEY' is missing (expected shape ...)"), or what is missing
+ *   from a folder
+ * @error sandboxed recipe: "sandbox: a recipe may read only under its own folder ..."
+ */
 static int sd_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   fk_lua_check_path(L, path, 0);
@@ -85,6 +105,19 @@ static int sd_load(lua_State *L) {
   return 1;
 }
 
+/*** @type sd
+ * A loaded Stable Diffusion model (funky.sd.load). Freed when collected, or at once by
+ * sd:close() or `<close>`; a closed model raises "the model was closed". Methods that run a
+ * network open the device and load the networks on first use, which can fail with a device or
+ * memory error.
+ * @metatable funky.sd
+ */
+/*** sd:tokenize(text)
+ * The 77 token ids the diffusers pipeline feeds the text encoder: BOS, at most 75 BPE tokens,
+ * EOS, then the model's pad token; identical to transformers' CLIPTokenizer with ftfy.
+ * @param text string the prompt (UTF-8); longer prompts are truncated to 75 tokens
+ * @return integer[] 77 token ids
+ */
 static int sd_tokenize(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   const char *text = luaL_checkstring(L, 2);
@@ -219,6 +252,22 @@ static fk_lua_tensor *encode_cached(lua_State *L, int sd, fk_lua_sd *s, const ch
 }
 
 /* sd:encode_text(text [, {weighting = "a1111"|"none", long = bool, clip_skip = n}]) */
+/*** sd:encode_text(text [, opts])
+ * The text encoder's embeddings of a prompt. With A1111 weighting the prompt is cut into chunks
+ * of 75 tokens (at a comma when one is within the last 20), each encoded with BOS/EOS and
+ * concatenated; each token's embedding is scaled by its weight and the chunk's mean restored.
+ * @param text string the prompt; with "a1111": (word) x1.1, [word] /1.1, (word:1.3), nesting
+ *   multiplies, \( escapes, BREAK starts a new chunk
+ * @param opts? table options, all optional
+ * @field weighting? string "a1111" (default) or "none" (the plain text as diffusers treats it)
+ * @field long? boolean more than 75 tokens in chunks; default true with "a1111", false with
+ *   "none" (truncated to 75 tokens)
+ * @field clip_skip? integer leave out the last n encoder layers, >= 0 (A1111's "clip skip 2" is
+ *   1); the final layer norm is applied either way; default 0
+ * @return tensor shape {1, 77 * chunks, text_width}
+ * @error bad argument #2 field 'weighting' "must be \"a1111\" or \"none\"", field 'clip_skip'
+ *   "must be an integer"
+ */
 static int sd_encode_text(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   const char *text = luaL_checkstring(L, 2);
@@ -284,9 +333,83 @@ static const float *tensor_field(lua_State *L, int t, const char *name, size_t n
   return x->v;
 }
 
+/* A1111 pads the shorter of two prompts' embeddings with empty-prompt
+ * chunks until both have as many (pushes the tensors it makes). */
+static void pad_pair(lua_State *L, fk_lua_sd *s, fk_lua_tensor **a, fk_lua_tensor **b,
+                     int clip_skip) {
+  while ((*a)->shape[1] != (*b)->shape[1]) {
+    fk_lua_tensor **shorter = (*a)->shape[1] < (*b)->shape[1] ? a : b;
+    text_opts plain = {0, 0, clip_skip};
+    fk_lua_tensor *empty = encode_cached(L, 1, s, "", &plain);
+    int64_t sh[3] = {1, (*shorter)->shape[1] + empty->shape[1], (*shorter)->shape[2]};
+    fk_lua_tensor *grown = fk_lua_tensor_new(L, 3, sh);
+    memcpy(grown->v, (*shorter)->v, (*shorter)->n * sizeof(float));
+    memcpy(grown->v + (*shorter)->n, empty->v, empty->n * sizeof(float));
+    *shorter = grown;
+  }
+}
+
+/* (1 - w) a + w b, the shorter padded first (pushed). */
+static fk_lua_tensor *blend(lua_State *L, fk_lua_sd *s, fk_lua_tensor *a, fk_lua_tensor *b,
+                            double w, int clip_skip) {
+  pad_pair(L, s, &a, &b, clip_skip);
+  fk_lua_tensor *m = fk_lua_tensor_new(L, 3, a->shape);
+  for (size_t i = 0; i < m->n; i++) m->v[i] = (float)((1 - w) * a->v[i] + w * b->v[i]);
+  return m;
+}
+
 /* sd:img2img{init, prompt, negative, start_schedule, steps, guidance,
- * sampler, seed, frame, weighting, clip_skip, noise, vae_noise} -> image,
+ * sampler, seed, frame, weighting, clip_skip, noise, vae_noise, mix} -> image,
  * final latents {1, 4, h, w}, {decoded, step_latents, steps} */
+/*** @type img2img_info
+ * The third result of sd:img2img.
+ * @field decoded tensor the decoder's raw output {1, 3, H, W}, about -1..1
+ * @field step_latents tensor {steps, 1, 4, H/8, W/8}: the latents after each step run
+ * @field steps integer the number of steps run (about steps * start_schedule)
+ */
+/*** sd:img2img(opts)
+ * Diffuses an init image towards a prompt (diffusers' img2img pipeline): encodes the init with
+ * the VAE, noises it to the start timestep, denoises with the sampler and decodes. All
+ * randomness is a pure function of (seed, frame, step) (Philox), the same on every device.
+ * Prompt embeddings are memoised per model (64 prompts), so a render encodes each once.
+ * @param opts table the job
+ * @field init image|tensor the init image, or a {1, 3, H, W} tensor in -1..1; width and height
+ *   multiples of 8 pixels (required)
+ * @field prompt? string the prompt (A1111 syntax by default); default ""
+ * @field negative? string the negative prompt, used when guidance > 1; default ""
+ * @field start_schedule? number diffusers' strength, (0, 1]: the last steps * start_schedule
+ *   timesteps are run; default 0.5 (`strength` is accepted as another name)
+ * @field strength? number the same as start_schedule
+ * @field steps? integer sampler steps of the full schedule, 1..1000; default 20
+ * @field guidance? number classifier-free guidance scale; > 1 runs the negative prompt too (one
+ *   batch of 2); default 7.5
+ * @field sampler? string "ddim" (default), "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras",
+ *   "lcm" or "pndm", each with the model's scheduler config
+ * @field seed? integer the noise seed; default 0
+ * @field frame? integer frame number, a second key of the noise (so frames differ with one
+ *   seed); default 0
+ * @field weighting? string "a1111" (default) or "none", as sd:encode_text
+ * @field long? boolean as sd:encode_text
+ * @field clip_skip? integer as sd:encode_text; default 0
+ * @field noise? tensor replaces the latent noise: {1, 4, H/8, W/8} values
+ * @field vae_noise? tensor replaces the VAE posterior sample's noise: {1, 4, H/8, W/8} values
+ * @field mix? table blends another prompt's embeddings in: (1 - weight) x this one's + weight x
+ *   that one's (the shorter padded with empty chunks, as A1111 does); section cross-fades use it
+ * @field mix.prompt? string the other prompt; default this prompt
+ * @field mix.negative? string the other negative prompt; default this negative
+ * @field mix.weight? number the other prompt's share, 0..1; default 0.5
+ * @return image the result, clamped to 0..1
+ * @return tensor the final latents {1, 4, H/8, W/8}
+ * @return img2img_info the raw decoder output and the latents after each step
+ * @error bad argument #1 field 'init' "must be an image or a {1, 3, H, W} tensor in [-1, 1]",
+ *   field 'steps' "must be in 1..1000", field 'noise'/'vae_noise' "must be a tensor of N
+ *   values", field 'mix' "must be { prompt = text, weight = 0..1 [, negative = text] }" or
+ *   "weight must be in 0..1"
+ * @error "img2img: size WxH must be multiples of 8 pixels", "img2img: strength must be in (0,
+ *   1]", "unknown sampler \"NAME\" (use ddim, euler, ...)"
+ * @error "img2img: the latents became NaN or infinite at step K of N ...; try fp32 weights (f16 =
+ *   false), another sampler or fewer steps"
+ */
 static int sd_img2img(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
@@ -317,23 +440,22 @@ static int sd_img2img(lua_State *L) {
   p.vae_noise = tensor_field(L, 2, "vae_noise", nl);
   load_nets(L, s);
   fk_lua_tensor *cond = encode_cached(L, 1, s, prompt, &o), *unc = NULL;
-  if (p.guidance > 1) {
-    unc = encode_cached(L, 1, s, negative, &o);
-    /* A1111 pads the shorter of prompt and negative with empty-prompt chunks */
-    while (cond->shape[1] != unc->shape[1]) {
-      fk_lua_tensor *shorter = cond->shape[1] < unc->shape[1] ? cond : unc;
-      text_opts plain = {0, 0, o.clip_skip};
-      fk_lua_tensor *empty = encode_cached(L, 1, s, "", &plain);
-      int64_t sh[3] = {1, shorter->shape[1] + empty->shape[1], shorter->shape[2]};
-      fk_lua_tensor *grown = fk_lua_tensor_new(L, 3, sh);
-      memcpy(grown->v, shorter->v, shorter->n * sizeof(float));
-      memcpy(grown->v + shorter->n, empty->v, empty->n * sizeof(float));
-      if (shorter == cond)
-        cond = grown;
-      else
-        unc = grown;
-    }
+  if (p.guidance > 1) unc = encode_cached(L, 1, s, negative, &o);
+  lua_getfield(L, 2, "mix");
+  if (!lua_isnil(L, -1)) { /* a cross-fade from another prompt */
+    int mt = lua_gettop(L);
+    if (!lua_istable(L, mt))
+      fk_lua_field_error(L, 2, "mix",
+                         "must be { prompt = text, weight = 0..1 [, negative = text] }");
+    double w = fk_lua_num_field(L, mt, 2, "weight", 0.5);
+    if (!(w >= 0 && w <= 1)) fk_lua_field_error(L, 2, "mix", "weight must be in 0..1");
+    const char *mp = fk_lua_str_field(L, mt, 2, "prompt", prompt);
+    const char *mn = fk_lua_str_field(L, mt, 2, "negative", negative);
+    cond = blend(L, s, cond, encode_cached(L, 1, s, mp, &o), w, o.clip_skip);
+    if (unc && strcmp(mn, negative))
+      unc = blend(L, s, unc, encode_cached(L, 1, s, mn, &o), w, o.clip_skip);
   }
+  if (unc) pad_pair(L, s, &cond, &unc, o.clip_skip);
   p.cond = cond->v;
   p.uncond = unc ? unc->v : NULL;
   p.ctx_len = (int)cond->shape[1];
@@ -389,6 +511,13 @@ static fk_lua_tensor *to_lua(lua_State *L, fk_tensor *x, fk_err *e) {
 
 /* sd:encode_image(img) -> latents (scaling_factor x posterior mean),
  * {mean, std} of the posterior */
+/*** sd:encode_image(img)
+ * The VAE posterior of an image.
+ * @param img image|tensor an image, or a {1, 3, H, W} tensor in -1..1; H and W multiples of 8
+ * @return tensor latents {1, 4, H/8, W/8}: the scaling factor x the posterior mean
+ * @return {mean:tensor,std:tensor} the posterior's mean and standard deviation
+ * @error bad argument #1 "an image or a {1, 3, H, W} tensor in [-1, 1]"
+ */
 static int sd_encode_image(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   fk_lua_tensor *in = image_arg(L, 2);
@@ -414,6 +543,14 @@ static int sd_encode_image(lua_State *L) {
 /* sd:decode_latent(latents {1, 4, h, w}) -> image in [0, 1], the raw
  * decoder output {1, 3, 8h, 8w} (latents are divided by the scaling
  * factor first, as the pipeline does) */
+/*** sd:decode_latent(latents)
+ * Decodes latents with the VAE (tiled when large), dividing them by the scaling factor first
+ * as the pipeline does.
+ * @param latents tensor {1, 4, h, w} latents
+ * @return image the decoded image, 8w x 8h pixels, clamped to 0..1
+ * @return tensor the decoder's raw output {1, 3, 8h, 8w}, about -1..1
+ * @error bad argument #1 "a {1, C, h, w} latent tensor"
+ */
 static int sd_decode_latent(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   fk_lua_tensor *z = fk_lua_tensor_check(L, 2);
@@ -436,6 +573,14 @@ static int sd_decode_latent(lua_State *L) {
 
 /* sd:unet(latents {B, 4, h, w}, t (number or list of B), context {B, L, D})
  * -> the model's prediction {B, 4, h, w} */
+/*** sd:unet(latents, t, context)
+ * One UNet evaluation: the model's prediction (epsilon or v, see sd:config().prediction_type).
+ * @param latents tensor {B, 4, h, w} latents, B <= 64
+ * @param t number|number[] the timestep (0..999), or one per batch element
+ * @param context tensor text embeddings {B, L, text_width} (from sd:encode_text)
+ * @return tensor the prediction {B, 4, h, w}
+ * @error bad argument #1 "latents {B, C, h, w} and context {B, L, D} with one B (<= 64)"
+ */
 static int sd_unet(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   fk_lua_tensor *x = fk_lua_tensor_check(L, 2), *c = fk_lua_tensor_check(L, 4);
@@ -463,6 +608,20 @@ static int sd_unet(lua_State *L) {
 }
 
 /* sd:config(): the family, layout and the main sizes, for scripts. */
+/*** @type sd_config
+ * What sd:config returns.
+ * @field family string the model family: "sd15", "sd21", "tiny" or "custom"
+ * @field layout string "single" (one .safetensors file) or "folder" (diffusers layout)
+ * @field text_width integer width of the text embeddings (768 for SD 1.x, 1024 for SD 2.x)
+ * @field text_layers integer layers of the text encoder
+ * @field pad_id integer the tokenizer's pad token id
+ * @field scaling_factor number the VAE's latent scaling factor
+ * @field prediction_type string what the UNet predicts: "epsilon" or "v_prediction"
+ */
+/*** sd:config()
+ * The model's family, layout and main sizes.
+ * @return sd_config the configuration
+ */
 static int sd_config(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   const fk_sd_config *c = fk_sd_config_of(s->m);
@@ -486,6 +645,11 @@ static int sd_config(lua_State *L) {
 
 /* sd:device(): where the networks run, and the validation messages seen
  * (tests require 0). */
+/*** sd:device()
+ * Where the networks run.
+ * @return {name:string,validation_messages:integer} the device's name ("none yet" before the
+ *   first network runs) and the number of Vulkan validation messages seen (tests require 0)
+ */
 static int sd_device(lua_State *L) {
   fk_lua_sd *s = check_sd(L, 1);
   lua_createtable(L, 0, 2);
@@ -496,6 +660,10 @@ static int sd_device(lua_State *L) {
   return 1;
 }
 
+/*** sd:close()
+ * Frees the model's device memory and mapped weights now instead of at collection; later calls
+ * on it raise "the model was closed". Closing twice is harmless.
+ */
 static int sd_close(lua_State *L) {
   close_sd(luaL_checkudata(L, 1, FK_LUA_SD));
   return 0;
@@ -511,6 +679,10 @@ static int sd_tostring(lua_State *L) {
   return 1;
 }
 
+/*** @module funky.sd
+ * Stable Diffusion in a script: load a model (see the `sd` type), encode text and images, run
+ * img2img, the UNet and the VAE on tensors.
+ */
 int fk_lua_open_sd(lua_State *L) {
   static const luaL_Reg methods[] = {{"tokenize", sd_tokenize},
                                      {"encode_text", sd_encode_text},

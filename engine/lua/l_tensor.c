@@ -29,6 +29,15 @@ fk_lua_tensor *fk_lua_tensor_check(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, FK_LUA_TENSOR);
 }
 
+/*** @type tensor
+ * A tensor: float32 values in host memory, row-major, 0..8 dimensions, at most 2^31 elements.
+ * Made by funky.tensor.load, image:tensor and the sd methods. `tostring(t)` shows the shape.
+ * @metatable funky.tensor
+ */
+/*** tensor:shape()
+ * The shape.
+ * @return integer[] sizes of the dimensions, outermost first ({} for a scalar)
+ */
 static int t_shape(lua_State *L) {
   fk_lua_tensor *t = fk_lua_tensor_check(L, 1);
   lua_createtable(L, t->ndim, 0);
@@ -39,17 +48,33 @@ static int t_shape(lua_State *L) {
   return 1;
 }
 
+/*** tensor:dtype()
+ * The element type, always "f32" (tensors are converted when loaded).
+ * @return string "f32"
+ */
 static int t_dtype(lua_State *L) {
   fk_lua_tensor_check(L, 1);
   lua_pushliteral(L, "f32");
   return 1;
 }
 
+/*** tensor:numel()
+ * The number of elements.
+ * @return integer the product of the shape
+ */
 static int t_numel(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)fk_lua_tensor_check(L, 1)->n);
   return 1;
 }
 
+/*** tensor:save(path [, name])
+ * Writes the tensor as the only entry of a .safetensors file (F32), to a temporary name that is
+ * then renamed.
+ * @param path string the .safetensors file to write; its folder must exist
+ * @param name? string the tensor's name in the file; default "tensor"
+ * @error "cannot write ..." naming the path and the reason
+ * @error sandboxed recipe: "sandbox: a recipe may write only under its output folder ..."
+ */
 static int t_save(lua_State *L) {
   fk_lua_tensor *t = fk_lua_tensor_check(L, 1);
   const char *path = luaL_checkstring(L, 2), *name = luaL_optstring(L, 3, "tensor");
@@ -71,6 +96,11 @@ static void push_nested(lua_State *L, const fk_lua_tensor *t, int dim, size_t *a
   }
 }
 
+/*** tensor:table()
+ * The values as nested Lua tables (t:table()[i][j] for a 2-D tensor, indices from 1).
+ * @return table|number nested tables by dimension, or the number of a 0-D tensor
+ * @error "tensor:table() is for small tensors (N elements; at most 1e6)"
+ */
 static int t_table(lua_State *L) {
   fk_lua_tensor *t = fk_lua_tensor_check(L, 1);
   if (t->n > 1000000)
@@ -84,6 +114,11 @@ static int t_table(lua_State *L) {
   return 1;
 }
 
+/*** tensor:stats()
+ * Summary statistics, for checks in scripts and tests.
+ * @return {min:number,max:number,mean:number,nan:boolean} min and max over the non-NaN values
+ *   (inf/-inf when all are NaN), mean = sum of the non-NaN values / numel, nan = whether any is NaN
+ */
 static int t_stats(lua_State *L) {
   fk_lua_tensor *t = fk_lua_tensor_check(L, 1);
   double lo = INFINITY, hi = -INFINITY, sum = 0;
@@ -111,6 +146,14 @@ static int t_stats(lua_State *L) {
 }
 
 /* ‖a − b‖ / ‖b‖: the parity measure of the golden tests. */
+/*** tensor:rel_error(ref)
+ * The relative error ||t - ref|| / ||ref|| (Euclidean norms over all elements; ||t - ref|| when
+ * ref is all zeros): the parity measure of the golden tests. Shapes may differ if the element
+ * counts agree.
+ * @param ref tensor the reference, with as many elements
+ * @return number the relative error, >= 0
+ * @error bad argument #1 "tensors differ in size"
+ */
 static int t_rel_error(lua_State *L) {
   fk_lua_tensor *a = fk_lua_tensor_check(L, 1), *b = fk_lua_tensor_check(L, 2);
   if (a->n != b->n) return luaL_argerror(L, 2, "tensors differ in size");
@@ -140,6 +183,15 @@ static int t_tostring(lua_State *L) {
 }
 
 /* funky.tensor.load(file, name): any float or integer tensor, as float32. */
+/*** funky.tensor.load(path, name)
+ * Reads one tensor of a .safetensors file; any float or integer dtype, converted to float32.
+ * @param path string the .safetensors file
+ * @param name string the tensor's name in the file
+ * @return tensor the tensor
+ * @error "PATH: no tensor named 'NAME'", "PATH: 'NAME' has more than 8 dimensions", or a message
+ *   naming what is wrong with the file
+ * @error sandboxed recipe: "sandbox: a recipe may read only under its own folder ..."
+ */
 static int t_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1), *name = luaL_checkstring(L, 2);
   fk_lua_check_path(L, path, 0);
@@ -176,6 +228,10 @@ void fk_lua_tensor_register(lua_State *L) {
   fk_lua_new_class(L, FK_LUA_TENSOR, methods, meta);
 }
 
+/*** @module funky.tensor
+ * Tensors as Lua values (see the `tensor` type): for inspecting, saving and comparing what the
+ * networks take and give.
+ */
 int fk_lua_open_tensor(lua_State *L) {
   fk_lua_tensor_register(L);
   lua_newtable(L);

@@ -124,6 +124,12 @@ int fk_nn_threads(const fk_nn *nn) {
   if (nn->kind != FK_NN_CPU) return 0;
   return nn->cpu ? fk_cpu_pool_threads(nn->cpu->pool) : 1;
 }
+size_t fk_nn_device_used(const fk_nn *nn) {
+  return nn->alloc ? (size_t)fk_vk_allocator_used(nn->alloc) : 0;
+}
+size_t fk_nn_device_peak(const fk_nn *nn) {
+  return nn->alloc ? (size_t)fk_vk_allocator_peak(nn->alloc) : 0;
+}
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;
 }

@@ -60,6 +60,9 @@ const char *fk_nn_name(const fk_nn *nn);
 int fk_nn_threads(const fk_nn *nn);
 /* Vulkan: validation messages seen so far (0 on the CPU). */
 uint32_t fk_nn_validation_messages(const fk_nn *nn);
+/* Device memory now in use and its high-water mark, in bytes (0 on the CPU). */
+size_t fk_nn_device_used(const fk_nn *nn);
+size_t fk_nn_device_peak(const fk_nn *nn);
 /* Finishes every issued op. */
 int fk_nn_sync(fk_nn *nn, fk_err *e);
 

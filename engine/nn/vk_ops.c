@@ -99,6 +99,20 @@ static int use_lvp(const fk_nn *nn) {
          nn->vk->caps.subgroup_arith;
 }
 
+/* matmul_lvp.comp on bound buffers (A, B, bias, C), for fk_nn_vk_matmul and
+ * the attention below, which binds sub-ranges. */
+static int matmul_lvp(fk_nn *nn, fk_nn_dtype dt, const fk_nn_mm *g, const fk_vk_bind *bd,
+                      int has_bias, fk_err *e) {
+  struct {
+    uint32_t m, n, k, sa, sb, sc;
+  } push = {g->m, g->n, g->k, g->sa, g->sb, g->sc};
+  /* vec4 loads when every row start is a multiple of 4 elements */
+  uint32_t vec = g->k % 4 == 0 && g->sa % 4 == 0 && g->sb % 4 == 0 && (g->trans_b || g->n % 4 == 0);
+  uint32_t spec[6] = {8, 1, 1, g->trans_b ? 1u : 0u, has_bias ? 1u : 0u, vec};
+  return dispatch(nn, dt == FK_NN_F16 ? "matmul_lvp_f16" : "matmul_lvp", spec, 6, bd, 4, &push,
+                  sizeof push, (g->n + 63) / 64, (g->m + 15) / 16, g->batch, e);
+}
+
 int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,
                     const fk_tensor *bias, fk_tensor *c, fk_err *e) {
   char nm[64];
@@ -110,14 +124,7 @@ int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_t
                      {b->impl, 0, 0, 0},
                      {bias ? bias->impl : b->impl, 0, 0, 0}, /* unread without bias */
                      {c->impl, 0, 0, 1}};
-  if (use_lvp(nn)) {
-    /* vec4 loads when every row start is a multiple of 4 elements */
-    uint32_t vec =
-        g->k % 4 == 0 && g->sa % 4 == 0 && g->sb % 4 == 0 && (g->trans_b || g->n % 4 == 0);
-    uint32_t lspec[6] = {8, 1, 1, spec[3], spec[4], vec};
-    return dispatch(nn, var(a, "matmul_lvp", nm, sizeof nm), lspec, 6, bd, 4, &push, sizeof push,
-                    (g->n + 63) / 64, (g->m + 15) / 16, g->batch, e);
-  }
+  if (use_lvp(nn)) return matmul_lvp(nn, a->dtype, g, bd, bias != NULL, e);
   return dispatch(nn, var(a, "matmul", nm, sizeof nm), spec, 5, bd, 4, &push, sizeof push,
                   (g->n + 63) / 64, (g->m + 63) / 64, g->batch, e);
 }
@@ -223,8 +230,83 @@ int fk_nn_vk_rows(fk_nn *nn, const char *shader, const fk_tensor *x, const fk_te
                   gy, 1, e);
 }
 
+static int transpose_buf(fk_nn *nn, fk_nn_dtype dt, const fk_vk_bind *x, const fk_vk_bind *y,
+                         size_t total, uint32_t m, uint32_t n, fk_err *e);
+
+/* Attention for lavapipe, out of GEMMs: attention.comp keeps a tile of
+ * scores in shared memory between barriers, which lavapipe runs as
+ * coroutine switches (0.5 GFLOP/s), while matmul_lvp needs neither. Per
+ * (batch, head): S = Q K^T (Q as [Lq, D] rows, K^T as [D, Lk]), softmax of
+ * S / sqrt(D) in place, then O^T = V^T S^T (V^T as [D, Lk], S read as
+ * B transposed), so every operand is one transpose of the [B, L, H*D]
+ * inputs away and O^T [B, H*D, Lq] one transpose from out. Scores are
+ * made for as many heads at a time as fit 64 MiB. Returns -1 (nothing
+ * recorded) where sub-range offsets would break the device's alignment. */
+static int attention_lvp(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
+                         fk_tensor *out, fk_err *e) {
+  const uint32_t b = (uint32_t)q->shape[0], lq = (uint32_t)q->shape[1],
+                 heads = (uint32_t)q->shape[2], d = (uint32_t)q->shape[3],
+                 lk = (uint32_t)k->shape[1], bh = b * heads;
+  const fk_nn_dtype dt = q->dtype;
+  const size_t elt = dt == FK_NN_F16 ? 2 : 4, align = nn->vk->caps.storage_offset_align;
+  size_t per = (size_t)lq * lk * elt, g = ((size_t)64 << 20) / per;
+  g = g < 1 ? 1 : g > bh ? bh : g;
+  if (g < bh && align &&
+      (((size_t)lq * d * elt) % align || ((size_t)d * lk * elt) % align ||
+       ((size_t)d * lq * elt) % align))
+    return -1;
+  fk_vk_buffer *t0, *qh, *kt, *vt, *s, *ot;
+  if (fk_nn_vk_scratch(nn, q->numel * elt, 0, &t0, e) ||
+      fk_nn_vk_scratch(nn, q->numel * elt, 0, &qh, e) ||
+      fk_nn_vk_scratch(nn, k->numel * elt, 0, &kt, e) ||
+      fk_nn_vk_scratch(nn, v->numel * elt, 0, &vt, e) || fk_nn_vk_scratch(nn, g * per, 0, &s, e) ||
+      fk_nn_vk_scratch(nn, q->numel * elt, 0, &ot, e))
+    return e->code;
+  const uint32_t hd = heads * d;
+  if (transpose_buf(nn, dt, &(fk_vk_bind){q->impl, 0, 0, 0}, &(fk_vk_bind){t0, 0, 0, 1}, q->numel,
+                    lq, hd, e) ||
+      transpose_buf(nn, dt, &(fk_vk_bind){t0, 0, 0, 0}, &(fk_vk_bind){qh, 0, 0, 1}, q->numel, d, lq,
+                    e) ||
+      transpose_buf(nn, dt, &(fk_vk_bind){k->impl, 0, 0, 0}, &(fk_vk_bind){kt, 0, 0, 1}, k->numel,
+                    lk, hd, e) ||
+      transpose_buf(nn, dt, &(fk_vk_bind){v->impl, 0, 0, 0}, &(fk_vk_bind){vt, 0, 0, 1}, v->numel,
+                    lk, hd, e))
+    return e->code;
+  for (size_t c0 = 0; c0 < bh; c0 += g) {
+    uint32_t n = (uint32_t)(bh - c0 < g ? bh - c0 : g);
+    fk_nn_mm qk = {n, lq, lk, d, lq * d, d * lk, lq * lk, 0};
+    fk_vk_bind b1[] = {{qh, c0 * lq * d * elt, 0, 0},
+                       {kt, c0 * d * lk * elt, 0, 0},
+                       {kt, c0 * d * lk * elt, 0, 0}, /* no bias */
+                       {s, 0, 0, 1}};
+    struct {
+      uint32_t d, rows;
+      float scale;
+    } sp = {lk, n * lq, 1.0f / sqrtf((float)d)};
+    uint32_t maxx = nn->vk->caps.max_wg_count[0], rows = n * lq;
+    uint32_t gx = rows < maxx ? rows : maxx, gy = (rows + gx - 1) / gx;
+    fk_vk_bind b2[] = {{s, 0, 0, 1}};
+    fk_nn_mm pv = {n, d, lq, lk, d * lk, lq * lk, d * lq, 1};
+    fk_vk_bind b3[] = {{vt, c0 * d * lk * elt, 0, 0},
+                       {s, 0, 0, 0},
+                       {s, 0, 0, 0}, /* no bias */
+                       {ot, c0 * d * lq * elt, 0, 1}};
+    if (matmul_lvp(nn, dt, &qk, b1, 0, e) ||
+        dispatch(nn, dt == FK_NN_F16 ? "softmax_lvp_f16" : "softmax_lvp", NULL, 0, b2, 1, &sp,
+                 sizeof sp, gx, gy, 1, e) ||
+        matmul_lvp(nn, dt, &pv, b3, 0, e))
+      return e->code;
+  }
+  return transpose_buf(nn, dt, &(fk_vk_bind){ot, 0, 0, 0}, &(fk_vk_bind){out->impl, 0, 0, 1},
+                       q->numel, hd, lq, e);
+}
+
 int fk_nn_vk_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_tensor *v,
                        fk_tensor *out, int causal, fk_err *e) {
+  if (use_lvp(nn) && !causal) {
+    int rc = attention_lvp(nn, q, k, v, out, e);
+    if (rc != -1) return rc;
+  }
   char nm[64];
   uint32_t b = (uint32_t)q->shape[0], lq = (uint32_t)q->shape[1], heads = (uint32_t)q->shape[2];
   uint32_t d = (uint32_t)q->shape[3];
@@ -270,17 +352,23 @@ int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t
                   gy, 1, e);
 }
 
-int fk_nn_vk_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t m, uint32_t n,
-                       fk_err *e) {
-  char nm[64];
+/* y [b, n, m] = x [b, m, n] over total elements, on bound buffers. */
+static int transpose_buf(fk_nn *nn, fk_nn_dtype dt, const fk_vk_bind *x, const fk_vk_bind *y,
+                         size_t total, uint32_t m, uint32_t n, fk_err *e) {
   struct {
     uint32_t total, m, n;
-  } push = {(uint32_t)x->numel, m, n};
+  } push = {(uint32_t)total, m, n};
   uint32_t spec[3] = {WG, 1, 1}, gx, gy;
-  grid_1d(nn, x->numel, &gx, &gy);
-  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, var(x, "transpose", nm, sizeof nm), spec, 3, b, 2, &push, sizeof push, gx, gy,
-                  1, e);
+  grid_1d(nn, total, &gx, &gy);
+  fk_vk_bind b[] = {*x, *y};
+  return dispatch(nn, dt == FK_NN_F16 ? "transpose_f16" : "transpose", spec, 3, b, 2, &push,
+                  sizeof push, gx, gy, 1, e);
+}
+
+int fk_nn_vk_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t m, uint32_t n,
+                       fk_err *e) {
+  return transpose_buf(nn, x->dtype, &(fk_vk_bind){x->impl, 0, 0, 0},
+                       &(fk_vk_bind){y->impl, 0, 0, 1}, x->numel, m, n, e);
 }
 
 int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *y, fk_err *e) {

@@ -4,6 +4,7 @@
  * only whole frames. */
 #include "render/render.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -39,6 +40,54 @@ int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e) {
   }
   if (*first >= 0 && *last >= 0 && *last <= *first)
     return fk_err_set(e, FK_EUSER, "--frames '%s' is empty: B must be greater than A", s);
+  return FK_OK;
+}
+
+static int parse_count(const char *s, long *v) {
+  char *end;
+  errno = 0;
+  *v = s ? strtol(s, &end, 10) : -1;
+  return s && !errno && end != s && !*end && *v >= 0 && *v <= 1000000;
+}
+
+int fk_render_parse_shard(const char *s, int *shard, int *shards, fk_err *e) {
+  long i = -1, n = -1;
+  if (!strcmp(s, "auto")) {
+    const char *id = getenv("SLURM_ARRAY_TASK_ID");
+    if (id) {
+      long min = 0, step = 1;
+      const char *m = getenv("SLURM_ARRAY_TASK_MIN"), *st = getenv("SLURM_ARRAY_TASK_STEP");
+      if (!parse_count(id, &i) || !parse_count(getenv("SLURM_ARRAY_TASK_COUNT"), &n) ||
+          (m && !parse_count(m, &min)) || (st && (!parse_count(st, &step) || step < 1)))
+        return fk_err_set(e, FK_EUSER,
+                          "--shard auto: the Slurm variables SLURM_ARRAY_TASK_ID/_COUNT/_MIN/_STEP "
+                          "are not whole numbers; run inside a job array (sbatch --array=0-N)");
+      i = (i - min) / step;
+    } else if ((id = getenv("JOB_COMPLETION_INDEX"))) {
+      if (!parse_count(id, &i) || !parse_count(getenv("FUNKY_SHARDS"), &n))
+        return fk_err_set(e, FK_EUSER,
+                          "--shard auto in a Kubernetes Indexed Job needs FUNKY_SHARDS, the job's "
+                          "completions, in the pod's environment (JOB_COMPLETION_INDEX='%s')",
+                          id);
+    } else {
+      return fk_err_set(e, FK_EUSER,
+                        "--shard auto: no Slurm job array (SLURM_ARRAY_TASK_ID) or Kubernetes "
+                        "Indexed Job (JOB_COMPLETION_INDEX) runs this process; give --shard i/n");
+    }
+  } else {
+    const char *slash = strchr(s, '/');
+    char a[32];
+    if (!slash || (size_t)(slash - s) >= sizeof a)
+      return fk_err_set(e, FK_EUSER, "--shard '%s': expected i/n (e.g. 0/4) or auto", s);
+    memcpy(a, s, (size_t)(slash - s));
+    a[slash - s] = '\0';
+    if (!parse_count(a, &i) || !parse_count(slash + 1, &n))
+      return fk_err_set(e, FK_EUSER, "--shard '%s': i and n must be whole numbers, as in 0/4", s);
+  }
+  if (n < 1 || i < 0 || i >= n)
+    return fk_err_set(e, FK_EUSER, "--shard %ld/%ld: i must be in 0..n-1 and n at least 1", i, n);
+  *shard = (int)i;
+  *shards = (int)n;
   return FK_OK;
 }
 
@@ -205,8 +254,139 @@ static int save_key(const char *png, const char *key, fk_err *e) {
   return fk_file_write_atomic(kp, key, strlen(key), e);
 }
 
+/* ---- the frame loop ----------------------------------------------------
+ * A frame whose frame(f) or diffusion raises an error (a script bug that
+ * one section hits, NaN latents at one frame, a budget kill) is reported
+ * and skipped: the render goes on and lists the failures at the end. What
+ * every frame would hit (no model, a wrong frame size, an unwritable
+ * folder) stops it at once, as do a failure before any frame succeeded and
+ * FK_RENDER_MAX_RUN failures in a row. */
+#define FK_RENDER_MAX_RUN 3
+#define FRAME_CACHED (-1)
+
+typedef struct loop {
+  lua_State *L;
+  const char *frames_dir;
+  int input_fn, frame_fn, settings_fn, open_fn, diffuse_fn; /* stack slots */
+  int w, h, assemble, model_open;
+  uint64_t model_id;
+} loop;
+
+typedef struct failures {
+  size_t n, run;            /* failed frames; how many of the latest in a row */
+  size_t lo, hi;            /* the list's last range, still open */
+  char list[200], out[200]; /* closed ranges "3, 17-20"; list_of's result */
+  char first[1024];
+} failures;
+
+/* Appends range lo-hi to buf (of n bytes), or ", ..." once it is full. */
+static void add_range(char *buf, size_t n, size_t lo, size_t hi) {
+  size_t len = strlen(buf);
+  char one[48];
+  if (lo == hi)
+    snprintf(one, sizeof one, "%s%zu", len ? ", " : "", lo);
+  else
+    snprintf(one, sizeof one, "%s%zu-%zu", len ? ", " : "", lo, hi);
+  if (len + strlen(one) + 6 < n)
+    memcpy(buf + len, one, strlen(one) + 1);
+  else if (!strstr(buf, "..."))
+    memcpy(buf + len, ", ...", 6);
+}
+
+static void note(failures *f, size_t k, const char *msg) {
+  if (f->n && k == f->hi + 1) {
+    f->hi = k;
+  } else {
+    if (f->n) add_range(f->list, sizeof f->list, f->lo, f->hi);
+    f->lo = f->hi = k;
+  }
+  if (!f->n && msg) snprintf(f->first, sizeof f->first, "%s", msg);
+  f->n++;
+  f->run++;
+}
+
+/* The failed frames as "3, 17-20, ...". */
+static const char *list_of(failures *f) {
+  memcpy(f->out, f->list, sizeof f->list);
+  if (f->n) add_range(f->out, sizeof f->out, f->lo, f->hi);
+  return f->out;
+}
+
+/* Removes the temporaries (.NNNNNN.png.tmpXXXXXX, .NNNNNN.key.tmpXXXXXX)
+ * that a killed render of frames [first, last) left behind. */
+static void clean_temps(const char *dir, size_t first, size_t last) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  char path[4400];
+  while ((de = readdir(d))) {
+    char *end;
+    if (de->d_name[0] != '.' || !strstr(de->d_name, ".tmp")) continue;
+    unsigned long long k = strtoull(de->d_name + 1, &end, 10);
+    if (end == de->d_name + 1 || *end != '.' || k < first || k >= last) continue;
+    if (fk_path_join(path, sizeof path, dir, de->d_name, NULL) == FK_OK) unlink(path);
+  }
+  closedir(d);
+}
+
+/* Renders frame k: FK_OK, FRAME_CACHED, or an error (*fatal set when the
+ * render cannot go on). Leaves values above lp->diffuse_fn on the stack. */
+static int one_frame(loop *lp, size_t k, int *fatal, fk_err *e) {
+  lua_State *L = lp->L;
+  char name[32], key[40], path[4300];
+  *fatal = 1;
+  lua_pushvalue(L, lp->input_fn);
+  lua_pushinteger(L, (lua_Integer)k);
+  if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+  int f = lua_gettop(L);
+  snprintf(name, sizeof name, "%06zu.png", k);
+  if (fk_path_join(path, sizeof path, lp->frames_dir, name, e)) return e->code;
+  *fatal = 0;
+  lua_pushvalue(L, lp->frame_fn);
+  lua_pushvalue(L, f);
+  if (fk_lua_pcall(L, 1, 1, e) || frame_key(L, lp->settings_fn, f, lp->model_id, key, k, e))
+    return e->code;
+  if (cached(path, key)) return FRAME_CACHED; /* the same inputs made this frame already */
+  if (lp->assemble) return FK_EUSER;
+  if (lua_isfunction(L, lp->diffuse_fn)) { /* a model: diffuse the init image */
+    if (!lp->model_open) {
+      int top = lua_gettop(L);
+      lua_pushvalue(L, lp->open_fn);
+      *fatal = 1;
+      if (fk_lua_pcall(L, 0, 0, e)) return e->code;
+      *fatal = 0;
+      lp->model_open = 1;
+      lua_settop(L, top);
+    }
+    if (!lua_istable(L, -1)) {
+      lua_newtable(L);
+      lua_insert(L, -2);
+      lua_setfield(L, -2, "init");
+    }
+    lua_pushvalue(L, lp->diffuse_fn);
+    lua_insert(L, -2);
+    lua_pushvalue(L, f);
+    lua_insert(L, -2);
+    if (fk_lua_pcall(L, 2, 1, e)) return e->code;
+  }
+  fk_image *img = frame_image(L, k, e);
+  if (!img) return e->code;
+  *fatal = 1;
+  if (img->w != lp->w || img->h != lp->h)
+    return fk_err_set(e, FK_EUSER,
+                      "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
+                      img->w, img->h, lp->w, lp->h);
+  if (fk_image_save_png(img, path, e) || save_key(path, key, e)) return e->code;
+  *fatal = 0;
+  lua_settop(L, lp->diffuse_fn);
+  /* Image pixels live outside Lua's heap, so its GC cannot see their
+   * weight: collect every frame to keep memory flat over long songs. */
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return FK_OK;
+}
+
 static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, fk_err *e) {
-  char stem[256], out_dir[4096], frames_dir[4200], path[4300];
+  char stem[256], out_dir[4096], frames_dir[4200];
   fk_path_stem(o->recipe, stem, sizeof stem);
   if (o->out_dir)
     snprintf(out_dir, sizeof out_dir, "%s", o->out_dir);
@@ -233,6 +413,13 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     return fk_err_set(e, FK_EUSER, "--frames starts at %zu but the song has %zu frames (0..%zu)",
                       first, count, count ? count - 1 : 0);
   if (last > count) last = count;
+  if (o->shards) { /* the shard's equal slice of the range */
+    size_t n = last - first;
+    last = first + n * (size_t)(o->shard + 1) / (size_t)o->shards;
+    first += n * (size_t)o->shard / (size_t)o->shards;
+  }
+  r->first = first;
+  r->last = last;
 
   lua_getfield(L, plan, "timeline");
   lua_getfield(L, -1, "model");
@@ -243,67 +430,70 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     return fk_err_set(e, FK_EUSER, "%s defines no function frame(f); add one that returns an image",
                       o->recipe);
   int frame_fn = lua_gettop(L);
+  loop lp = {0};
+  /* Only this process's frames: shards sharing the folder write theirs. */
+  clean_temps(frames_dir, first, last);
 
-  fk_file_clean_temps(frames_dir);
-
+  lp.L = L;
+  lp.frames_dir = frames_dir;
+  lp.frame_fn = frame_fn;
+  lp.w = (int)w;
+  lp.h = (int)h;
+  lp.assemble = o->assemble;
   lua_getfield(L, plan, "input");
-  int input_fn = lua_gettop(L);
-  fk_progress prog;
-  fk_progress_start(&prog, last - first, stem, o->quiet);
+  lp.input_fn = lua_gettop(L);
   lua_getfield(L, plan, "settings");
-  int settings_fn = lua_gettop(L);
-  uint64_t model_id = 0;
-  if (r->model[0] && model_identity(r->model, &model_id, e)) return e->code;
+  lp.settings_fn = lua_gettop(L);
+  lua_getfield(L, plan, "open_model");
+  lp.open_fn = lua_gettop(L);
   lua_getfield(L, plan, "diffuse");
-  int diffuse_fn = lua_gettop(L);
+  lp.diffuse_fn = lua_gettop(L);
+  if (r->model[0] && model_identity(r->model, &lp.model_id, e)) return e->code;
+  fk_progress prog;
+  fk_progress_start(&prog, last - first, stem, o->quiet || o->assemble);
+  failures fl = {0};
   for (size_t k = first; k < last; k++) {
-    lua_pushvalue(L, input_fn);
-    lua_pushinteger(L, (lua_Integer)k);
-    if (fk_lua_pcall(L, 1, 1, e)) return e->code;
-    int f = lua_gettop(L);
-    lua_pushvalue(L, frame_fn);
-    lua_pushvalue(L, f);
-    if (fk_lua_pcall(L, 1, 1, e)) return e->code;
-    char name[32], key[40];
-    snprintf(name, sizeof name, "%06zu.png", k);
-    if (fk_path_join(path, sizeof path, frames_dir, name, e) ||
-        frame_key(L, settings_fn, f, model_id, key, k, e))
-      return e->code;
-    if (cached(path, key)) { /* the same inputs made this frame already */
+    int fatal = 0, rc = one_frame(&lp, k, &fatal, e);
+    lua_settop(L, lp.diffuse_fn);
+    if (rc == FK_OK) {
+      fl.run = 0;
+    } else if (rc == FRAME_CACHED) {
       r->cached++;
-      lua_settop(L, diffuse_fn);
-      fk_progress_step(&prog);
-      continue;
+      fl.run = 0;
+    } else if (fatal || (!o->assemble && k == first + fl.n)) {
+      return e->code; /* nothing went right yet: the recipe or model is broken */
+    } else if (o->assemble) {
+      note(&fl, k, NULL); /* missing */
+    } else {
+      const char *nl = strchr(e->msg, '\n');
+      fprintf(stderr, "%sfunky: frame %zu failed, skipped: %.*s\n", o->quiet ? "" : "\n", k,
+              nl ? (int)(nl - e->msg) : (int)strlen(e->msg), e->msg);
+      note(&fl, k, e->msg);
+      if (fl.run >= FK_RENDER_MAX_RUN)
+        return fk_err_set(e, FK_EUSER,
+                          "%d frames in a row failed (frames %s), so the render stopped; the "
+                          "first error: %s",
+                          FK_RENDER_MAX_RUN, list_of(&fl), fl.first);
     }
-    if (lua_isfunction(L, diffuse_fn)) { /* a model: diffuse the init image */
-      if (!lua_istable(L, -1)) {
-        lua_newtable(L);
-        lua_insert(L, -2);
-        lua_setfield(L, -2, "init");
-      }
-      lua_pushvalue(L, diffuse_fn);
-      lua_insert(L, -2);
-      lua_pushvalue(L, f);
-      lua_insert(L, -2);
-      if (fk_lua_pcall(L, 2, 1, e)) return e->code;
-    }
-    fk_image *img = frame_image(L, k, e);
-    if (!img) return e->code;
-    if (img->w != (int)w || img->h != (int)h)
-      return fk_err_set(e, FK_EUSER,
-                        "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
-                        img->w, img->h, (int)w, (int)h);
-    if (fk_image_save_png(img, path, e) || save_key(path, key, e)) return e->code;
-    lua_settop(L, diffuse_fn);
-    /* Image pixels live outside Lua's heap, so its GC cannot see their
-     * weight: collect every frame to keep memory flat over long songs. */
-    lua_gc(L, LUA_GCCOLLECT, 0);
+    fk_err_clear(e);
     fk_progress_step(&prog);
   }
   fk_progress_end(&prog);
   r->frames = last - first;
+  r->failed = fl.n;
   r->seconds = fk_now() - prog.t0;
-  if (o->no_video) return FK_OK;
+  if (o->assemble && fl.n)
+    return fk_err_set(e, FK_EUSER,
+                      "cannot assemble: %zu of %zu frames are missing or out of date (frames "
+                      "%s); render them (e.g. the shards that own them) and assemble again",
+                      fl.n, last - first, list_of(&fl));
+  if (fl.n)
+    return fk_err_set(e, FK_EUSER,
+                      "%zu of %zu frames failed (frames %s), so no video was made; the first "
+                      "error: %s. The other frames are saved: fix the cause and render again, "
+                      "and only the failed frames are redone",
+                      fl.n, last - first, list_of(&fl), fl.first);
+  if (o->no_video || o->shards) return FK_OK;
 
   char ffmpeg[4096];
   if (fk_mux_find_ffmpeg(ffmpeg, sizeof ffmpeg) != 0) {

@@ -20,14 +20,20 @@ typedef struct fk_render_opts {
   size_t max_memory;
   const char *const *allow; /* --allow DIR: more folders the recipe may read */
   size_t n_allow;
+  int shard, shards; /* --shard i/n: this process renders the i-th of n equal
+                      * slices of the range (shards = 0: all of it), no video */
+  int assemble;      /* --assemble: render nothing; mux once every frame of the
+                      * range is in the cache, else name the missing ones */
 } fk_render_opts;
 
 typedef struct fk_render_result {
-  size_t frames;    /* frames in the range */
-  size_t cached;    /* of which the frame cache already had */
-  double seconds;   /* wall time of the frame loop */
-  char video[4096]; /* path of the video, "" if none */
-  char model[1024]; /* the timeline's model, "" if none */
+  size_t frames;      /* frames in the range */
+  size_t cached;      /* of which the frame cache already had */
+  double seconds;     /* wall time of the frame loop */
+  char video[4096];   /* path of the video, "" if none */
+  char model[1024];   /* the timeline's model, "" if none */
+  size_t first, last; /* the frames this process rendered: [first, last) */
+  size_t failed;      /* frames whose frame(f) or diffusion raised an error */
 } fk_render_result;
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);
@@ -36,5 +42,10 @@ int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);
 int fk_render_info(const fk_render_opts *o, char *out, size_t n, fk_err *e);
 /* Parses "A:B", "A:" or ":B" into first/last (-1 for an open end). */
 int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e);
+/* Parses "i/n" (0 <= i < n) or "auto": a Slurm job array
+ * (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT) or
+ * a Kubernetes Indexed Job (JOB_COMPLETION_INDEX of FUNKY_SHARDS, which the
+ * job sets to its completions). */
+int fk_render_parse_shard(const char *s, int *shard, int *shards, fk_err *e);
 
 #endif

@@ -6,7 +6,19 @@
 local funky_native = require "funky.native"
 local ftime = require "funky.time"
 
+--- @module funky.recipe
+--- Declaring a recipe: `recipe{...}` and `timeline{...}` (in a recipe also the globals `recipe`
+--- and `timeline`), `funky recipe info`, and the render plan the renderer builds from them.
 local M = { overrides = {}, declared = nil, timeline_decl = nil }
+
+--- @module globals
+--- What a recipe's file sees besides `require "funky"`: the declarations `recipe` and
+--- `timeline` (see funky.recipe), the parameters, and the `frame` function the recipe defines.
+--- A sandboxed recipe sees only these, `funky`, and Lua's base, string, table, math and utf8.
+--- @field params table<string,any> the recipe's parameters with `--set key=value` applied (set
+---   by recipe{...})
+--- @field frame fun(f:frame_input):image|frame_result defined by the recipe, called once per
+---   video frame: returns the frame's image, or its init image and per-frame overrides
 
 local function fail(msg, level) error(msg, (level or 1) + 1) end
 
@@ -57,8 +69,27 @@ local function convert(name, s, text)
   return check(name, s, text, how)
 end
 
---- Declares the recipe: name, version, api, author, license, description, params.
--- Returns the parameter table with --set overrides applied (also global `params`).
+--- funky.recipe.recipe(t)
+--- Declares the recipe and its typed parameters, and applies `--set key=value` overrides (a
+--- value is converted to the parameter's type and checked against its range or choices).
+--- @param t table the declaration
+--- @field name string the recipe's name (required)
+--- @field version? string the recipe's version, shown by `funky recipe info`
+--- @field api? integer the API the recipe is written for; only 1 exists; default 1
+--- @field author? string who wrote it
+--- @field license? string its licence
+--- @field description? string what it makes
+--- @field params? table<string,any> name = default (its type is the default's: number, string
+---   or boolean), or name = { default, min =, max = } (numbers), { default, choices = {...} }
+---   (strings), { default, type = "path" } (files), each with an optional doc = "..."
+--- @return table<string,any> the parameters with --set applied (also the global `params`)
+--- @global
+--- @error "recipe{...} expects a table", "recipe: field 'name' (a string) is required",
+---   "recipe 'NAME' needs API N; this engine speaks API 1"
+--- @error "recipe: parameter 'P' needs a default number, string, boolean or path", a default
+---   outside its own range or choices
+--- @error "--set K: recipe 'NAME' has no parameter 'K' (it has: ...)", "--set K=V: parameter
+---   'K' is a number" / "is at least MIN, got V" / "is one of A, B, got \"V\"" / "is true or false"
 function M.recipe(t)
   if type(t) ~= "table" then fail("recipe{...} expects a table", 2) end
   if type(t.name) ~= "string" or t.name == "" then fail("recipe: field 'name' (a string) is required", 2) end
@@ -86,7 +117,11 @@ function M.recipe(t)
   return params
 end
 
---- A description of the declared recipe (funky recipe info).
+--- funky.recipe.info()
+--- The declared recipe's metadata and a Markdown table of its parameters (type, default,
+--- allowed values, doc): what `funky recipe info FILE` prints.
+--- @return string the description, several lines
+--- @error "the file never calls recipe{...}"
 function M.info()
   local t = M.declared
   if not t then fail("the file never calls recipe{...}", 1) end
@@ -120,7 +155,41 @@ local function check_size(size)
   return w, h
 end
 
---- Declares the timeline: audio, fps, window, size, seed, sections, bands.
+--- funky.recipe.timeline(t)
+--- Declares the timeline: the audio, the frame rate and size, and the sections. Any field
+--- besides those listed (prompt, negative, sampler, steps, guidance, start_schedule, seed, ...)
+--- is a default for every frame; a section's own fields win over the timeline's, and frame(f)'s
+--- returned values win over both.
+--- @param t table the declaration
+--- @field audio? string|song a song, a path or "demo"; default params.audio, else "demo"
+--- @field fps? number video frames per second, (0, 240]; default 15
+--- @field window? number onset window in seconds, > 0; default 0.05
+--- @field size? integer[] {width, height} in pixels, 1..8192 each; default {512, 512}
+--- @field seed? integer the seed of the diffusion noise; default 0
+--- @field sections? table[] { at = "16s" | "32b" | "8bar" | "120f" | seconds, prompt = ..., ... }:
+---   each from its start (sorted by start) to the next one's; f.section is the one in force
+--- @field bands? number[][] {{low_hz, high_hz}, ...} for f.bands; default {{20, 150}, {150,
+---   2000}, {2000, 8000}}
+--- @field model? string path of a Stable Diffusion model: each frame's init image is diffused
+---   with sd:img2img; without one the init image is the frame
+--- @field device? string "vulkan" (default) or "cpu", for the model
+--- @field prompt? string the prompt (A1111 syntax), per timeline, section or frame
+--- @field negative? string the negative prompt
+--- @field start_schedule? number img2img strength, (0, 1]; default 0.5
+--- @field steps? integer sampler steps, 1..1000; default 20
+--- @field guidance? number classifier-free guidance scale; default 7.5
+--- @field sampler? string as sd:img2img; default "ddim"
+--- @field weighting? string prompt weighting, "a1111" (default) or "none", as sd:encode_text
+--- @field clip_skip? integer text encoder layers left out, >= 0; default 0
+--- @field crossfade? integer|string blend the previous section's prompt embeddings into a
+---   section's first n frames (a number of frames, or a time such as "2s" or "4b"), with weight
+---   n/(n+1) falling to 1/(n+1); 0 or nil: none. Also per section
+--- @return table the timeline, with its defaults filled in and audio loaded as a song
+--- @global
+--- @error "timeline{...} expects a table", "timeline: fps must be a number in (0, 240]",
+---   "timeline: window must be a positive number of seconds", "timeline: size must be {width,
+---   height} in pixels", "timeline: size WxH is outside 1..8192 pixels per side"
+--- @error "timeline: " followed by funky.audio.load's error for a bad audio path
 function M.timeline(t)
   if type(t) ~= "table" then fail("timeline{...} expects a table", 2) end
   local fps = t.fps or 15
@@ -166,7 +235,51 @@ local function sections_of(tl, ctx)
   return out
 end
 
---- Builds the render plan from the declarations (called by the renderer).
+--- @type frame_input
+--- The argument of the recipe's `frame(f)`: where the frame is and what the audio does there.
+--- Arrays are per frame; phases run 0..1.
+--- @field index integer frame number from 0 (as in the output file names)
+--- @field time number start of the frame in seconds, index / fps
+--- @field fps number video frames per second
+--- @field size integer[] {width, height} in pixels
+--- @field seed integer the timeline's seed
+--- @field spectrum floats |rFFT| of the frame's onset window (see song:frames)
+--- @field section table? the section in force (its fields plus `start` in seconds and `number`
+---   from 1), nil without sections
+--- @field rms number RMS of the frame's samples, 0..1
+--- @field onset number onset strength, 0..1
+--- @field bands number[] energy of each timeline band, 0..1
+--- @field beat integer number of the last beat at or before the frame (from 0), -1 before the
+---   first
+--- @field beat_phase number 0 at a beat, rising to 1 before the next
+--- @field bar_phase number the same over bars of 4 beats
+--- @field tempo number the tempo in BPM (the song's if known, else estimated)
+
+--- @type frame_result
+--- What the recipe's `frame(f)` may return instead of an image: the init image and any
+--- per-frame values, which win over the section's and the timeline's.
+--- @field init image the frame's image, diffused when the timeline has a model (`image` is
+---   accepted as another name)
+--- @field prompt? string the prompt for this frame (turns the section cross-fade off)
+--- @field negative? string the negative prompt
+--- @field start_schedule? number img2img strength, (0, 1]
+--- @field steps? integer sampler steps
+--- @field guidance? number classifier-free guidance scale
+--- @field sampler? string the sampler
+--- @field seed? integer the noise seed
+--- @field weighting? string "a1111" or "none"
+--- @field clip_skip? integer encoder layers left out
+
+--- funky.recipe.plan()
+--- Builds the render plan from the declarations: the renderer calls it after loading the
+--- recipe; scripts rarely need it. The plan holds fps, width, height, count, the song, its
+--- frames and features, the sorted sections, and functions input(k) (frame k's f table),
+--- settings(f, out) (the frame cache's key text) and, with a model, open_model() and
+--- diffuse(f, out).
+--- @return table the plan
+--- @error "the recipe never called timeline{...}; declare fps, size and audio there"
+--- @error "timeline: model must be the path of a model"; errors of song:frames and
+---   song:features, and of funky.time.seconds for bad section times
 function M.plan()
   local tl = M.timeline_decl
   if not tl then fail("the recipe never called timeline{...}; declare fps, size and audio there", 1) end
@@ -231,11 +344,38 @@ function M.plan()
   if tl.model and tl.model ~= "" then
     if type(tl.model) ~= "string" then fail("timeline: model must be the path of a model", 1) end
     local sd
+    --- The cross-fade into section sec at frame f: the previous section's
+    --- prompts with their weight, which falls from n/(n+1) to 1/(n+1) over
+    --- the first n frames of sec (crossfade = n frames, or a time such as
+    --- "2s" or "4b", on the section or the timeline); nil outside it.
+    local function crossfade(f, sec)
+      local cf = sec.crossfade
+      if cf == nil then cf = tl.crossfade end
+      if cf == nil or cf == 0 or cf == false then return nil end
+      local n = cf
+      if type(cf) == "string" then
+        n = math.floor(ftime.seconds(cf, { fps = tl.fps, tempo = ctx.tempo }) * tl.fps + 0.5)
+      elseif type(cf) ~= "number" or cf < 0 then
+        fail(("crossfade must be a number of frames or a time like \"2s\", got %s"):format(tostring(cf)), 3)
+      end
+      local prev
+      for _, s in ipairs(sections) do if s.start < sec.start then prev = s end end
+      local d = f.index - math.ceil(sec.start * tl.fps - 1e-9)
+      if not prev or d < 0 or d >= n then return nil end
+      local function of(s, k) if s[k] ~= nil then return s[k] end return tl[k] or "" end
+      return { prompt = of(prev, "prompt"), negative = of(prev, "negative"), weight = 1 - (d + 1) / (n + 1) }
+    end
+    --- Loads the model (the renderer calls it before the first frame it
+    --- diffuses: a model that cannot load stops the render at once).
+    function plan.open_model()
+      sd = sd or funky_native.sd.load(tl.model, { device = tl.device })
+      return sd
+    end
     --- Diffuses frame f's init image with the timeline's model: per-frame
     --- values from frame(f)'s result win over the section's, the section's
     --- over the timeline's.
     function plan.diffuse(f, out)
-      sd = sd or funky_native.sd.load(tl.model, { device = tl.device })
+      local sd = plan.open_model()
       local sec = f.section or {}
       local function pick(k, default)
         if out[k] ~= nil then return out[k] end
@@ -244,6 +384,7 @@ function M.plan()
         return default
       end
       local img = sd:img2img {
+        mix = out.prompt == nil and crossfade(f, sec) or nil,
         init = out.init, prompt = pick("prompt", ""), negative = pick("negative", ""),
         strength = pick("start_schedule", 0.5), steps = pick("steps", 20),
         guidance = pick("guidance", 7.5), sampler = pick("sampler", "ddim"),

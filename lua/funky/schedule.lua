@@ -10,20 +10,50 @@
 -- between two keys the later key's easing shapes the transition; before
 -- the first and after the last key the value holds.
 local ftime = require "funky.time"
+
+--- @module funky.schedule
+--- Values that change over a render: keyframes with easing, Deforum/Parseq strings and pulses
+--- on the beat grid. Each constructor returns a `schedule`, called with the frame table f
+--- (`s(f)`, needed for keys given as times and for beat pulses) or a frame number (`s(k)`).
+
+--- @type schedule
+--- A value over frames, from funky.schedule.keys, parse or pulse: call it as s(f) with the
+--- frame table frame(f) receives, or s(k) with a frame number from 0.
+--- @overload fun(f: frame_input|integer): number
 local M = {}
 
 local function fail(msg, level) error(msg, (level or 1) + 1) end
 
 --- Easing curves on [0, 1] -> [0, 1].
 M.easing = {
+  --- funky.schedule.easing.linear(x)
+  --- The identity: a constant rate from one key to the next (the default easing).
+  --- @param x number the way from the previous key (0) to this one (1)
+  --- @return number x
   linear = function(x) return x end,
+  --- funky.schedule.easing.step(x)
+  --- Holds the previous key's value until this key.
+  --- @param x number the way from the previous key (0) to this one (1)
+  --- @return number 0 before the key, 1 at it
   step = function(x) return x < 1 and 0 or 1 end,
+  --- funky.schedule.easing.smoothstep(x)
+  --- Eases in and out: 3x^2 - 2x^3.
+  --- @param x number the way from the previous key (0) to this one (1)
+  --- @return number 0..1
   smoothstep = function(x) return x * x * (3 - 2 * x) end,
+  --- funky.schedule.easing.cubic(x)
+  --- Cubic ease in and out: 4x^3 up to the middle, mirrored after.
+  --- @param x number the way from the previous key (0) to this one (1)
+  --- @return number 0..1
   cubic = function(x) -- ease in and out
     if x < 0.5 then return 4 * x * x * x end
     local y = -2 * x + 2
     return 1 - y * y * y / 2
   end,
+  --- funky.schedule.easing.exponential(x)
+  --- Exponential ease in, slow start and fast end: 2^(10x - 10) (0 at x = 0).
+  --- @param x number the way from the previous key (0) to this one (1)
+  --- @return number 0..1
   exponential = function(x) -- ease in: slow start, fast end
     if x <= 0 then return 0 end
     return 2 ^ (10 * x - 10)
@@ -46,9 +76,22 @@ local function key_frame(at, f)
   return ftime.seconds(at, { fps = f.fps, tempo = f.tempo }) * f.fps
 end
 
---- Keyframes: { {at, value [, easing]}, ... } with values numbers or
---- functions of f; `at` a frame number or a time string. A function value
---- is evaluated at every frame from its key to the next one.
+--- funky.schedule.keys(points [, opts])
+--- Keyframes. Between two keys the later key's easing shapes the way from the earlier value to
+--- the later one; before the first and after the last key the value holds. A function value is
+--- evaluated at every frame from its key to the next one (as Deforum's expressions are). Keys
+--- given as times resolve on the first call with a frame table (which carries fps and tempo).
+--- @param points table[] {{at, value [, easing]}, ...}: `at` a frame number or a time ("8s",
+---   "16b", "4bar", "120f"); `value` a number or a function of f; `easing` "linear", "step",
+---   "smoothstep", "cubic" or "exponential" (funky.schedule.easing)
+--- @param opts? table options
+--- @field easing? string the easing of keys that name none; default "linear"
+--- @return schedule the schedule
+--- @error "schedule.keys expects a list of {at, value}", "schedule.keys: point N must be {at,
+---   value [, easing]}", "...: unknown easing \"E\" (linear, step, smoothstep, cubic,
+---   exponential)", "...: value must be a number or a function of f"
+--- @error when called: "key time \"8s\" needs the frame table f (for fps and tempo)", "a
+---   schedule is called with a frame table f or a frame number", funky.time.seconds' errors
 function M.keys(points, opts)
   if type(points) ~= "table" or #points == 0 then fail("schedule.keys expects a list of {at, value}", 2) end
   local default_ease = (opts and opts.easing) or "linear"
@@ -129,10 +172,19 @@ local function compile(expr, where)
   end
 end
 
---- Deforum/Parseq-style keyframe strings: "0:(0.65), 30:(0.4)". Numbers
---- interpolate linearly to the next key; an expression of t (the frame)
---- and beat holds from its key to the next, evaluated per frame, as in
---- Deforum.
+--- funky.schedule.parse(text [, opts])
+--- Deforum/Parseq keyframe strings: "0:(0.65), 30:(0.4)". Numbers interpolate to the next key
+--- (linearly unless opts.easing says otherwise); an expression of `t` (the frame number) and
+--- `beat` holds from its key to the next, evaluated per frame, as in Deforum. Expressions may
+--- use sin, cos, tan, asin, acos, atan, sqrt, abs, exp, log, floor, ceil, min, max, pi and `**`.
+--- @param text string "frame:(value or expression), ..." with frame numbers from 0
+--- @param opts? table options, as funky.schedule.keys
+--- @field easing? string the easing between number keys; default "linear"
+--- @return schedule the schedule
+--- @error "schedule.parse expects a string like ...", "schedule.parse: key \"K\" is not a frame
+---   number", "schedule.parse: cannot read \"TEXT\": write keys like ..."
+--- @error "schedule key N: cannot read expression ...", and when called: "schedule key N:
+---   expression \"E\" gave VALUE" (an error, or not a number)
 function M.parse(text, opts)
   if type(text) ~= "string" then fail("schedule.parse expects a string like \"0:(0.65), 30:(0.4)\"", 2) end
   local points, n = {}, 0
@@ -158,11 +210,22 @@ function M.parse(text, opts)
   return M.keys(points, opts)
 end
 
---- A pulse on the beat grid (or every n frames): `high` at each hit,
---- falling to `low` before the next. every = "beat" | "bar" | frames;
---- offset shifts the hits (frames); decay = "linear" | "exponential" |
---- "step". The snare pulse 0.4 + (1 - ((i - 4) % 8) / 8) * 0.4 is
---- pulse { every = 8, offset = 4, low = 0.4, high = 0.8 }.
+--- funky.schedule.pulse([o])
+--- A pulse: `high` at each hit, decaying to `low` before the next. On the beat grid the phase
+--- is f.beat_phase or f.bar_phase; every n frames it is ((k - offset) % n) / n. The snare pulse
+--- 0.4 + (1 - ((i - 4) % 8) / 8) * 0.4 is pulse { every = 8, offset = 4, low = 0.4, high = 0.8 }.
+--- @param o? table options, all optional
+--- @field every? string|number "beat" (default), "bar", or a period in frames (> 0)
+--- @field offset? number frames the hits are shifted by (periods in frames only); default 0
+--- @field low? number the value just before a hit; default 0
+--- @field high? number the value at a hit; default 1
+--- @field decay? string "linear" (default), "exponential" (e^(-5 phase)) or "step" (high for
+---   the first half of the period)
+--- @return schedule the schedule
+--- @error "schedule.pulse: low and high are numbers", "schedule.pulse: decay \"D\" is linear,
+---   exponential or step", "schedule.pulse: every is \"beat\", \"bar\" or a number of frames",
+---   "schedule.pulse: every must be a positive number of frames"
+--- @error when called: "schedule.pulse on the beat grid needs the frame table f"
 function M.pulse(o)
   o = o or {}
   local low, high = o.low or 0, o.high or 1

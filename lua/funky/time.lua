@@ -1,11 +1,22 @@
 -- Time values in recipes: numbers are seconds; strings carry a unit:
 -- "12s" or "12.5s" seconds, "32b" beats, "8bar" bars (4 beats), "120f" frames.
+--- @module funky.time
+--- Time values as recipes write them: numbers are seconds; strings carry a unit: "12s" or
+--- "12.5s" seconds, "32b" beats, "8bar" bars (4 beats), "120f" frames.
 local M = {}
 
---- Converts a time value to seconds.
--- @param v number|string the time ("12s", "32b", "8bar", "120f" or seconds)
--- @param ctx table { fps = frames per second, tempo = beats per minute }
--- @return number seconds
+--- funky.time.seconds(v [, ctx])
+--- Converts a time value to seconds. Beats count from ctx.first_beat (0 by default).
+--- @param v number|string the time: seconds, or "12s", "32b", "8bar", "120f"
+--- @param ctx? table what units other than seconds need
+--- @field fps? number video frames per second (for "f")
+--- @field tempo? number beats per minute (for "b" and "bar")
+--- @field first_beat? number time of beat 0 in seconds; default 0
+--- @return number seconds
+--- @error "time must be a number of seconds or a string like \"12s\"", "cannot read time
+---   \"V\": use \"12s\", \"32b\", \"8bar\" or \"120f\"", "unknown time unit \"U\" in \"V\""
+--- @error "time \"V\" is in frames but fps is unknown", "time \"V\" is in beats but the song's
+---   tempo is unknown; give seconds instead"
 function M.seconds(v, ctx)
   if type(v) == "number" then return v end
   if type(v) ~= "string" then

@@ -66,4 +66,39 @@ check(f0.index == 0 and f60.time == 6 and #f60.spectrum == 1103, "frame input fi
 check(type(f60.rms) == "number" and type(f60.onset) == "number" and type(f60.beat_phase) == "number", "features in f")
 check(#f60.bands == 3, "default bands")
 
+-- cross-fades of the prompt between sections (a stand-in model records the calls)
+do
+  local native = require "funky.native"
+  local load, calls = native.sd.load, {}
+  native.sd.load = function()
+    return { img2img = function(_, a) calls[#calls + 1] = a; return a.init end }
+  end
+  R.timeline { fps = 10, size = { 8, 8 }, model = "stand-in", crossfade = 3, prompt = "base",
+    sections = { { at = 0, prompt = "one" }, { at = "1s", prompt = "two", negative = "blur" },
+                 { at = "2s", prompt = "three", crossfade = 0 }, { at = "3s", crossfade = "0.2s" } } }
+  local pl = R.plan()
+  local mixes = {}
+  for k = 8, 33 do
+    calls = {}
+    pl.diffuse(pl.input(k), { init = "img", prompt = k == 11 and "override" or nil })
+    mixes[k] = calls[1].mix or false
+  end
+  native.sd.load = load
+  check(not mixes[8] and not mixes[9], "no cross-fade before the first change")
+  check(mixes[10] and mixes[10].prompt == "one" and mixes[10].weight == 0.75 and mixes[10].negative == "",
+    "first frame of a section: 3/4 of the previous prompt")
+  check(not mixes[11], "a frame's own prompt is not cross-faded")
+  check(mixes[12] and math.abs(mixes[12].weight - 0.25) < 1e-12, "third frame: 1/4")
+  check(not mixes[13], "after n frames: the section's prompt alone")
+  check(not mixes[20], "crossfade = 0 on a section turns it off")
+  check(mixes[30] and mixes[30].prompt == "three" and mixes[30].negative == "" and
+    math.abs(mixes[30].weight - 2 / 3) < 1e-12 and mixes[31] and not mixes[32],
+    "a time: 0.2s = 2 frames")
+  R.timeline { fps = 10, size = { 8, 8 }, model = "stand-in", crossfade = -1,
+    sections = { { at = 0, prompt = "a" }, { at = "1s", prompt = "b" } } }
+  native.sd.load = function() return { img2img = function(_, a) return a.init end } end
+  local bad = R.plan()
+  raises("crossfade must be a number of frames", bad.diffuse, bad.input(10), { init = "img" })
+  native.sd.load = load
+end
 T.done()

@@ -46,4 +46,26 @@ for _, dev in ipairs { { device = "cpu" }, { device = "vulkan", f16 = false } } 
   T.raises("image or a {1, 3, H, W} tensor", function() sd:encode_image(ctx) end)
   sd:close()
 end
+-- a prompt cross-fade (mix) blends the two prompts' embeddings
+do
+  local sd = funky.sd.load(g .. "tiny-sd", { device = "cpu" })
+  local init = funky.tensor.load(V, "image")
+  local function run(t)
+    t.init, t.steps, t.start_schedule, t.seed, t.guidance = init, 2, 0.5, 7, t.guidance or 3
+    local _, lat = sd:img2img(t)
+    return lat
+  end
+  local a = run { prompt = "a red cube", negative = "fog" }
+  local b = run { prompt = "a blue sphere", negative = "rain" }
+  T.check(run({ prompt = "a red cube", negative = "fog", mix = { prompt = "a blue sphere", negative = "rain", weight = 0 } })
+    :rel_error(a) < 1e-6, "mix weight 0: the prompt alone")
+  T.check(run({ prompt = "a red cube", negative = "fog", mix = { prompt = "a blue sphere", negative = "rain", weight = 1 } })
+    :rel_error(b) < 1e-6, "mix weight 1: the other prompt")
+  local half = run { prompt = "a red cube", negative = "fog", mix = { prompt = "a blue sphere", negative = "rain", weight = 0.5 } }
+  T.check(half:rel_error(a) > 1e-4 and half:rel_error(b) > 1e-4, "mix 0.5 lies between")
+  local long = run { prompt = "a red cube", mix = { prompt = ("a blue sphere, "):rep(30), weight = 0.5 } }
+  T.check(not long:stats().nan, "prompts of different chunk counts blend (padded)")
+  T.raises("weight must be in 0..1", run, { prompt = "x", mix = { prompt = "y", weight = 2 } })
+  sd:close()
+end
 T.done()

@@ -56,5 +56,23 @@ sed -i 's/"layers_per_block": 2/"layers_per_block": 3/' "$TMP/tiny/unet/config.j
 check "wrong config: not loadable, exit 1" test $rc -eq 1
 check "wrong config: names the missing tensor" grep -q "missing: down_blocks.0.resnets.2" "$TMP/info.txt"
 
+# an out-of-memory GPU (FUNKY_VK_MEMORY_LIMIT stands in for a small one):
+# one clear line, exit 1, no frame written, also mid-render
+cat >"$TMP/oom.lua" <<'LUA'
+recipe { name = "oom" }
+timeline { size = { 64, 64 }, fps = 15, model = params.model, steps = 2, prompt = "a cat" }
+function frame(f)
+  return funky.noise.field { size = f.size, amps = f.spectrum:take(funky.bins.log { count = 8 }) }
+end
+LUA
+sed -i 's/recipe { name = "oom" }/recipe { name = "oom", params = { model = { "", type = "path" } } }/' "$TMP/oom.lua"
+FUNKY_VK_MEMORY_LIMIT=4 "$FUNKY" render "$TMP/oom.lua" --set model="$TMP/tiny.safetensors" \
+  --frames 0:2 --out "$TMP/oom" --quiet 2>"$TMP/oom.err"; rc=$?
+check "device OOM at load: exit 1, one line" test $rc -eq 1 -a "$(wc -l <"$TMP/oom.err")" -eq 1
+check "device OOM says what to do" grep -q "out of memory: render at a smaller size" "$TMP/oom.err"
+check "device OOM: no frame written" test -z "$(ls "$TMP/oom/frames" 2>/dev/null)"
+expect_fail "bad FUNKY_VK_MEMORY_LIMIT" "in MiB" env FUNKY_VK_MEMORY_LIMIT=lots "$FUNKY" render "$TMP/oom.lua" \
+  --set model="$TMP/tiny.safetensors" --frames 0:1 --out "$TMP/oom" --quiet
+
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]

@@ -1,0 +1,97 @@
+/* Padding, cropping and recursion around fk_film_forward. The frames
+ * cross the host boundary once each way anyway, so padding and cropping
+ * happen there: no extra kernels. */
+#include "interp/interp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Copies planar [3, h, w] src into the [3, ph, pw] dst at (top, left);
+ * dst is zero elsewhere. */
+static void pad_into(const float *src, int h, int w, float *dst, int ph, int pw, int top,
+                     int left) {
+  memset(dst, 0, (size_t)3 * (size_t)ph * (size_t)pw * sizeof *dst);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      memcpy(dst + ((size_t)c * (size_t)ph + (size_t)(y + top)) * (size_t)pw + (size_t)left,
+             src + ((size_t)c * (size_t)h + (size_t)y) * (size_t)w, (size_t)w * sizeof *src);
+}
+
+static void crop_from(const float *src, int ph, int pw, int top, int left, float *dst, int h,
+                      int w) {
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      memcpy(dst + ((size_t)c * (size_t)h + (size_t)y) * (size_t)w,
+             src + ((size_t)c * (size_t)ph + (size_t)(y + top)) * (size_t)pw + (size_t)left,
+             (size_t)w * sizeof *src);
+}
+
+static int upload(fk_film *f, const float *v, int h, int w, fk_tensor **t, fk_err *e) {
+  int64_t shape[4] = {1, 3, h, w};
+  if (fk_tensor_new(fk_film_backend(f), fk_film_dtype(f), 4, shape, t, e)) return e->code;
+  if (fk_tensor_write(*t, v, e)) {
+    fk_tensor_free(*t);
+    *t = NULL;
+    return e->code;
+  }
+  return FK_OK;
+}
+
+int fk_interp_between(fk_film *f, const float *x0, const float *x1, int h, int w, float t,
+                      int align, float *out, fk_err *e) {
+  if (h < 1 || w < 1 || h > 16384 || w > 16384)
+    return fk_err_set(e, FK_EUSER, "interpolation: frame size %dx%d is out of range", w, h);
+  if (!(t >= 0.0f && t <= 1.0f))
+    return fk_err_set(e, FK_EUSER, "interpolation: time %g is outside [0, 1]", (double)t);
+  if (align < 0 || align > 1024)
+    return fk_err_set(e, FK_EUSER, "interpolation: padding %d is out of range (0..1024)", align);
+  int ph = h, pw = w;
+  if (align) {
+    ph = (h + align - 1) / align * align;
+    pw = (w + align - 1) / align * align;
+  }
+  /* centred, the extra row/column below and right (the original's split) */
+  int top = (ph - h) / 2, left = (pw - w) / 2;
+  float *buf = NULL;
+  size_t n = (size_t)3 * (size_t)ph * (size_t)pw;
+  if ((ph != h || pw != w) && !(buf = fk_alloc(n, sizeof *buf)))
+    return fk_err_oom(e, "padded frames", n * sizeof *buf);
+  fk_tensor *a = NULL, *b = NULL, *y = NULL;
+  int rc = FK_OK;
+  if (buf) pad_into(x0, h, w, buf, ph, pw, top, left);
+  rc = upload(f, buf ? buf : x0, ph, pw, &a, e);
+  if (!rc && buf) pad_into(x1, h, w, buf, ph, pw, top, left);
+  if (!rc) rc = upload(f, buf ? buf : x1, ph, pw, &b, e);
+  if (!rc) rc = fk_film_forward(f, a, b, t, &y, NULL, e);
+  fk_tensor_free(a);
+  fk_tensor_free(b);
+  if (!rc) rc = fk_tensor_read(y, buf ? buf : out, e);
+  fk_tensor_free(y);
+  if (!rc && buf) crop_from(buf, ph, pw, top, left, out, h, w);
+  free(buf);
+  return rc;
+}
+
+typedef struct rec {
+  fk_film *f;
+  int h, w, align;
+  float *const *out;
+} rec;
+
+/* Frames at positions lo < i < hi (of 2^depth) from the frames at lo and hi. */
+static int midpoints(const rec *r, const float *a, const float *b, int lo, int hi, fk_err *e) {
+  if (hi - lo < 2) return FK_OK;
+  int mid = (lo + hi) / 2;
+  float *m = r->out[mid - 1];
+  /* the original recurses on the raw outputs */
+  if (fk_interp_between(r->f, a, b, r->h, r->w, 0.5f, r->align, m, e)) return e->code;
+  return midpoints(r, a, m, lo, mid, e) || midpoints(r, m, b, mid, hi, e) ? e->code : FK_OK;
+}
+
+int fk_interp_midpoints(fk_film *f, const float *x0, const float *x1, int h, int w, int depth,
+                        int align, float *const *out, fk_err *e) {
+  if (depth < 1 || depth > 8)
+    return fk_err_set(e, FK_EUSER, "interpolation: recursion depth %d is outside 1..8", depth);
+  rec r = {.f = f, .h = h, .w = w, .align = align, .out = out};
+  return midpoints(&r, x0, x1, 0, 1 << depth, e);
+}
