@@ -220,10 +220,13 @@ int fk_cli_bench_sd(int argc, char **argv) {
              tiles_dec == 1 ? "" : "s", t_dec, c_dec, CORES(c_dec, t_dec));
     }
 #undef CORES
-    printf("\npeak RSS %.0f MB; device memory for weights: UNet %.0f MB, VAE %.0f MB; device "
-           "memory peak (weights, text encoder and activations) %.0f MB\n",
-           (double)ru.ru_maxrss / 1024.0, (double)unet_bytes / 1e6, (double)vae_bytes / 1e6,
-           (double)fk_nn_device_peak(nn) / 1e6);
+    printf("\npeak RSS %.0f MB; %s memory for weights: UNet %.0f MB, VAE %.0f MB",
+           (double)ru.ru_maxrss / 1024.0, fk_nn_kind_of(nn) == FK_NN_CPU ? "host" : "device",
+           (double)unet_bytes / 1e6, (double)vae_bytes / 1e6);
+    if (fk_nn_kind_of(nn) == FK_NN_VULKAN) /* on the CPU, peak RSS says it */
+      printf("; device memory peak (weights, text encoder and activations) %.0f MB",
+             (double)fk_nn_device_peak(nn) / 1e6);
+    printf("\n");
   }
   fk_tensor_free(x);
   fk_tensor_free(ctx);
