@@ -156,9 +156,10 @@ int fk_cli_bench_kernels(int argc, char **argv) {
       b.scale = 0.5;
     else if (!strcmp(argv[i], "--no-naive"))
       naive = 0;
-    else if (!strcmp(argv[i], "--device") && i + 1 < argc && !fk_nn_parse_device(argv[i + 1], &o))
-      i++;
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+    else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+      fk_err de = {0};
+      if (fk_cli_device_opts(argv[++i], &o, &de)) return fk_cli_fail(&de);
+    } else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       b.reps = (int)strtol(argv[++i], NULL, 10);
     else {
       fprintf(stderr, "funky bench kernels: options --quick, --no-naive, --reps N, --device "

@@ -87,9 +87,9 @@ int fk_cli_bench_sd(int argc, char **argv) {
       size = (int)strtol(argv[++i], NULL, 10);
     else if (!strcmp(a, "--steps") && v)
       steps = (int)strtol(argv[++i], NULL, 10);
-    else if (!strcmp(a, "--device") && v && !fk_nn_parse_device(v, &o))
-      i++;
-    else if (!strcmp(a, "--f32"))
+    else if (!strcmp(a, "--device") && v) {
+      if (fk_cli_device_opts(argv[++i], &o, &e)) return fk_cli_fail(&e);
+    } else if (!strcmp(a, "--f32"))
       f16 = 0;
     else if (!strcmp(a, "--no-vae"))
       vae = 0;

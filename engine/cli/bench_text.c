@@ -66,10 +66,9 @@ int fk_cli_bench_text(int argc, char **argv) {
       reference = 0;
     else if (!strcmp(argv[i], "--f32"))
       f16 = 0;
-    else if (!strcmp(argv[i], "--device") && i + 1 < argc &&
-             !fk_nn_parse_device(argv[i + 1], &dev_opts))
-      i++;
-    else {
+    else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+      if (fk_cli_device_opts(argv[++i], &dev_opts, &e)) return fk_cli_fail(&e);
+    } else {
       fk_err_set(&e, FK_EUSER, "bench text: unknown option '%s'; see funky --help", argv[i]);
       return fk_cli_fail(&e);
     }

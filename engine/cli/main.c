@@ -74,10 +74,15 @@ int fk_cli_fail(const fk_err *e) {
   return e->code == FK_EINTERNAL ? 2 : 1;
 }
 
+int fk_cli_device_opts(const char *name, fk_nn_opts *o, fk_err *e) {
+  if (fk_nn_parse_device(name, o))
+    return fk_err_set(e, FK_EUSER, "--device '%s': use " FK_NN_DEVICES, name);
+  return FK_OK;
+}
+
 int fk_cli_device(const char *name, fk_err *e) {
   fk_nn_opts o = {0};
-  if (fk_nn_parse_device(name, &o))
-    return fk_err_set(e, FK_EUSER, "--device '%s': use " FK_NN_DEVICES, name);
+  if (fk_cli_device_opts(name, &o, e)) return e->code;
   if (setenv("FUNKY_DEVICE", name, 1))
     return fk_err_set(e, FK_EINTERNAL, "cannot set FUNKY_DEVICE for --device");
   return FK_OK;
