@@ -7,7 +7,9 @@ recipe {
   name = "Snare pulse", version = "1.0", api = 1, author = "Funky Diffusion", license = "CC0",
   description = "start_schedule pulsing on the beat, noise fields, 2x interpolation.",
   params = { audio = "demo", fps = 15, size = 512, bins = 90, points = 320, radius = 1.5,
-             blur = 2, seed = 5, colour = "fire", floor_db = -48, model = "" },
+             blur = 2, seed = 5, colour = "fire", floor_db = -48, model = "",
+             film = { "", type = "path",
+                      doc = "FILM weights (.safetensors, models/convert_interpolator.py) for 2x frames; empty: none" } },
 }
 
 local bins = funky.bins.log { count = params.bins, from = 10 }
@@ -15,7 +17,9 @@ local pulse = funky.schedule.pulse { every = 8, offset = 4, low = 0.4, high = 0.
 
 timeline {
   audio = params.audio, fps = params.fps, size = { params.size, params.size }, seed = 42,
-  sampler = "ddim", steps = 20, model = params.model, interpolate = { factor = 2 },
+  sampler = "ddim", steps = 20, model = params.model,
+  -- in-betweens, but none across a strong onset: the hits stay sharp
+  interpolate = params.film ~= "" and { model = "film", path = params.film, factor = 2, cut = "onsets" } or nil,
   sections = {
     { at = "0s", prompt = "neon drum machine in a rain soaked alley, film grain" },
     { at = "8bar", prompt = "shattered glass drums exploding into light, high speed photo" },

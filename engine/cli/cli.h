@@ -8,6 +8,7 @@
 
 int fk_cli_run(int argc, char **argv);
 int fk_cli_render(int argc, char **argv);
+int fk_cli_live(int argc, char **argv);
 int fk_cli_bench(int argc, char **argv);
 int fk_cli_info(int argc, char **argv);
 int fk_cli_info_model(const char *path);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "interp/film.h"
 #include "models/sd_model.h"
 #include "models/sd_random.h"
 
@@ -34,8 +35,24 @@ static void print_config(const fk_sd_config *c) {
          preds[s->prediction]);
 }
 
+/* FILM weights (funky.interp): the check fk_film_load makes. */
+static int info_film(const char *path, const fk_film_info *fi, int rc, const fk_err *e) {
+  printf("model: %s\nfamily: FILM-net frame interpolation (the PyTorch port's names; 7 levels, "
+         "64 filters)\ntensors: %zu, %.2fM parameters, %s\n",
+         path, fi->tensors, (double)fi->params / 1e6, fi->dtypes);
+  if (rc)
+    printf("NOT loadable: %s\n", e->msg);
+  else
+    printf("loadable: every tensor present\n");
+  return rc ? 1 : 0;
+}
+
 int fk_cli_info_model(const char *path) {
   fk_err e = {0};
+  fk_film_info fi;
+  int frc = fk_film_check_file(path, &fi, &e);
+  if (fi.is_film) return info_film(path, &fi, frc, &e);
+  e = (fk_err){0};
   fk_sd_model *m;
   if (fk_sd_open(path, FK_SD_REPORT, &m, &e)) return fk_cli_fail(&e);
   const fk_sd_config *c = fk_sd_config_of(m);

@@ -71,6 +71,9 @@ int fk_cli_render(int argc, char **argv) {
               o.shard, o.shards, r.first, r.last ? r.last - 1 : 0);
     fprintf(stderr, "funky: %zu frames (%zu from the frame cache) in %.1f s%s%s\n", r.frames,
             r.cached, r.seconds, r.video[0] ? " -> " : "", r.video);
+    if (r.factor)
+      fprintf(stderr, "funky: x%d interpolation: %zu in-between frames made, %zu from the cache\n",
+              r.factor, r.interpolated, r.interp_cached);
     if (!r.model[0])
       fprintf(stderr, "funky: no model in the timeline, so these are the noise-field previews; "
                       "diffuse them with --set model=models/sd15.safetensors (a Stable "

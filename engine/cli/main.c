@@ -1,3 +1,4 @@
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,17 @@ static const char USAGE[] =
     "      only what failed or changed. --shard i/n renders the i-th of n slices (from\n"
     "      0; auto: a Slurm job array or Kubernetes Indexed Job), frames only, into a\n"
     "      shared DIR; --assemble then makes the video, or names the missing frames.\n"
+    "  live RECIPE.lua [--port P] [--preview-size WxH] [--set key=value]... [--out DIR]\n"
+    "       [--frames A:B] [--trust] [--allow DIR]...\n"
+    "      live preview: serves a page on http://127.0.0.1:P/ (default 8421; 0: any free\n"
+    "      port, printed) that updates by itself. Every save of the recipe that changes\n"
+    "      it (the folder is watched, so editors that save by rename work) is loaded\n"
+    "      into a fresh sandboxed state and checked (declarations, plan, frame(f) at the\n"
+    "      playhead); a version that fails leaves the last good one live and the page\n"
+    "      shows the error with file:line. Frames whose cache key changed are rendered\n"
+    "      again at the preview size (default: the timeline's, longer side scaled to\n"
+    "      256), nearest to the playhead first (click a frame or drag the slider to move\n"
+    "      it), into DIR/frames (default DIR: out/<recipe>/live). Ctrl-C stops.\n"
     "  recipe info RECIPE.lua [--trust]\n"
     "      the recipe's name, version, author, licence, description and parameters\n"
     "      (type, default, allowed values) for --set\n"
@@ -37,8 +49,9 @@ static const char USAGE[] =
     "      FUNKY_VK_MEMORY_LIMIT=MiB caps device memory as a smaller GPU would;\n"
     "      FUNKY_PROFILE=1 prints GPU (or CPU) time per kernel at the end\n"
     "  info MODEL\n"
-    "      a model folder or .safetensors checkpoint: layout, family, configuration, dtypes,\n"
-    "      parameters per part, missing/wrong/unexpected tensors (exit 1 if not loadable)\n"
+    "      a model folder or .safetensors checkpoint (Stable Diffusion or FILM): layout,\n"
+    "      family, configuration, dtypes, parameters per part, missing/wrong/unexpected\n"
+    "      tensors (exit 1 if not loadable)\n"
     "  model random --family sd15|sd21|tiny --out PATH [--dtype f16|f32] [--seed N]\n"
     "      a random-weight model of exact architecture: a PATH ending in .safetensors gives\n"
     "      a single-file checkpoint, any other a diffusers folder\n"
@@ -50,6 +63,10 @@ static const char USAGE[] =
     "      CLIP text encoder time per prompt, against the plain C reference backend\n"
     "  bench sd --model M [--size 256] [--steps N] [--device D] [--f32]\n"
     "      UNet time per denoising step (a CFG pair) with GFLOP/s and peak memory\n"
+    "  bench interp --model M [--size WxH] [--device D] [--f32] [--no-pad] [--reps N]\n"
+    "               [--no-reference]\n"
+    "      FILM time per in-between frame (default 512x512, padded to 64) with GFLOP/s,\n"
+    "      against the same network in torch on the CPU (tests/reference/film_ref.py)\n"
     "  --device D: cpu (OpenBLAS + threads; FUNKY_THREADS=N), gpu or vulkan (Vulkan's pick),\n"
     "      lavapipe (Mesa's CPU Vulkan), auto (a real GPU if present, else cpu)\n"
     "\n"
@@ -95,6 +112,9 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    /* The text is over a pipe buffer (4 KiB): a reader that stops at its
+     * first match (grep -q) must not turn the rest into a SIGPIPE death. */
+    signal(SIGPIPE, SIG_IGN);
     fputs(USAGE, stdout);
     return 0;
   }
@@ -104,6 +124,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(cmd, "run")) return fk_cli_run(argc - 2, argv + 2);
   if (!strcmp(cmd, "render")) return fk_cli_render(argc - 2, argv + 2);
+  if (!strcmp(cmd, "live")) return fk_cli_live(argc - 2, argv + 2);
   if (!strcmp(cmd, "bench")) return fk_cli_bench(argc - 2, argv + 2);
   if (!strcmp(cmd, "info")) return fk_cli_info(argc - 2, argv + 2);
   if (!strcmp(cmd, "model")) return fk_cli_model(argc - 2, argv + 2);

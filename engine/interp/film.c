@@ -3,15 +3,16 @@
  * Design notes.
  * - Both frames run as one batch of two: batch entry b holds frame b's
  *   pyramid, and the flow estimators run the forward (0 -> 1) and the
- *   backward (1 -> 0) estimate together, entry 0 and 1, against a copy of
- *   the features with the entries swapped. Half the dispatches, and the
- *   tiny coarse levels get twice the columns.
- * - A [2, C, h, w] tensor is, in memory, the [1, 2C, h, w] concatenation
- *   of its entries: swapping entries and concatenating the two warped
- *   frames for the decoder are channel copies on that view.
- * - Level l keeps the image and its features in one tensor [2, 3 + C_l,
- *   h, w] (the decoder warps both with one flow); the flow estimators read
- *   the feature channels only.
+ *   backward (1 -> 0) estimate together, entries 0 and 1. Half the
+ *   dispatches, and the tiny coarse levels get twice the columns.
+ * - No concatenation is ever built for a convolution: a conv over
+ *   [a, b, ...] is the sum of convs over a, b, ... with the weight's
+ *   columns split at load (film_weights.c). The estimators' warped input
+ *   comes from the other frame, so that conv's output has its entries
+ *   swapped before the sum (a small copy: the conv's width, not the
+ *   features'). The decoder's inputs are the warped images, features and
+ *   flows as they come out of the warps: a [2, C, h, w] tensor is, in
+ *   memory, the [1, 2C, h, w] concatenation of its entries.
  * - Flows up a level are resized (bilinear, to the finer level's exact
  *   size, so odd sizes work) and doubled; warping is backward, bilinear,
  *   clamped at the border (the port's grid_sample with padding 'border').
@@ -24,6 +25,8 @@
 #include "interp/film_internal.h"
 
 #define LEAKY 0.2f
+/* Elements from which a temporary is worth a sync to recycle it early. */
+#define BIG ((size_t)16 << 20)
 
 static const fk_nn_conv SAME3 = {.stride = 1,
                                  .pad_t = 1,
@@ -41,12 +44,10 @@ typedef struct fwd {
   fk_film *f;
   fk_nn *nn;
   int64_t h[FK_FILM_LEVELS], w[FK_FILM_LEVELS];
-  fk_tensor *img[FK_FILM_LEVELS];       /* [2, 3, h, w] image pyramid */
-  fk_tensor *fi[FK_FILM_LEVELS];        /* [2, 3 + C, h, w]: image, then features */
-  fk_tensor *sw[FK_FILM_LEVELS];        /* fi with the batch entries swapped */
-  fk_tensor *v[FK_FILM_LEVELS];         /* [2, 2, h, w] flows (forward, backward) */
-  fk_tensor *res[FK_FILM_LEVELS];       /* their residuals */
-  fk_tensor *al[FK_FILM_FUSION_LEVELS]; /* decoder inputs, room for the skip */
+  fk_tensor *img[FK_FILM_LEVELS];  /* [2, 3, h, w] image pyramid */
+  fk_tensor *feat[FK_FILM_LEVELS]; /* [2, C, h, w] cascaded features */
+  fk_tensor *v[FK_FILM_LEVELS];    /* [2, 2, h, w] flows (forward, backward) */
+  fk_tensor *res[FK_FILM_LEVELS];  /* their residuals */
 } fwd;
 
 static fk_tensor *mk(fwd *s, int64_t n, int64_t c, int64_t h, int64_t w, fk_err *e) {
@@ -61,10 +62,50 @@ static int view(fk_tensor *t, int64_t n, int64_t c, fk_err *e) {
   return fk_tensor_reshape(t, 4, shape, e);
 }
 
-static fk_tensor *conv(fwd *s, const fk_film_conv *c, const fk_tensor *x, const fk_nn_conv *how,
+static void free_all(fk_tensor **t, int n) {
+  for (int i = 0; i < n; i++) {
+    fk_tensor_free(t[i]);
+    t[i] = NULL;
+  }
+}
+
+/* One weight of a conv on x, with or without the bias. */
+static fk_tensor *conv1(fwd *s, const fk_tensor *w, const fk_tensor *b, const fk_tensor *x,
+                        const fk_nn_conv *how, fk_err *e) {
+  int64_t oh = x->shape[2] + how->pad_t + how->pad_b - w->shape[2] + 1;
+  int64_t ow = x->shape[3] + how->pad_l + how->pad_r - w->shape[3] + 1;
+  fk_tensor *y = mk(s, x->shape[0], w->shape[0], oh, ow, e);
+  if (y && fk_nn_conv2d(s->nn, x, w, b, y, how, e)) {
+    fk_tensor_free(y);
+    return NULL;
+  }
+  return y;
+}
+
+/* y = act(sum_j conv(x[j], c->w[j]) + bias): a conv over the
+ * concatenation of the x[j] (one x for a plain conv). */
+static fk_tensor *conv(fwd *s, const fk_film_conv *c, fk_tensor *const *x, const fk_nn_conv *how,
                        fk_err *e) {
-  fk_tensor *y = mk(s, x->shape[0], c->w->shape[0], x->shape[2], x->shape[3], e);
-  if (y && fk_nn_conv2d(s->nn, x, c->w, c->b, y, how, e)) {
+  if (c->n == 1) return conv1(s, c->w[0], c->b, x[0], how, e);
+  fk_nn_conv lin = *how;
+  lin.act = FK_NN_ACT_NONE;
+  fk_tensor *y = conv1(s, c->w[0], c->b, x[0], &lin, e);
+  for (int j = 1; y && j < c->n; j++) {
+    fk_tensor *t = conv1(s, c->w[j], NULL, x[j], &lin, e);
+    if (!t || fk_nn_binary_op(s->nn, FK_NN_ADD, y, t, y, e)) {
+      fk_tensor_free(y);
+      y = NULL;
+    }
+    fk_tensor_free(t);
+    /* at full-HD sizes each part's output is hundreds of MB: recycle it
+     * before the next instead of holding one per part */
+    if (y && y->numel >= BIG && fk_nn_sync(s->nn, e)) {
+      fk_tensor_free(y);
+      y = NULL;
+    }
+  }
+  if (y && how->act == FK_NN_ACT_LEAKY &&
+      fk_nn_unary_op(s->nn, FK_NN_LEAKY_RELU, y, y, how->alpha, 0, e)) {
     fk_tensor_free(y);
     return NULL;
   }
@@ -94,7 +135,7 @@ static int features(fwd *s, const fk_tensor *x0, const fk_tensor *x1, fk_err *e)
   fk_nn *nn = s->nn;
   for (int l = 0; l < FK_FILM_LEVELS; l++) {
     if (!(s->img[l] = mk(s, 2, 3, s->h[l], s->w[l], e)) ||
-        !(s->fi[l] = mk(s, 2, 3 + fk_film_feat_ch(l), s->h[l], s->w[l], e)))
+        !(s->feat[l] = mk(s, 2, fk_film_feat_ch(l), s->h[l], s->w[l], e)))
       return e->code;
     if (l == 0) {
       if (view(s->img[0], 1, 6, e) || fk_nn_copy_channels(nn, x0, 0, 3, s->img[0], 0, e) ||
@@ -103,64 +144,69 @@ static int features(fwd *s, const fk_tensor *x0, const fk_tensor *x1, fk_err *e)
     } else if (fk_nn_resample_op(nn, FK_NN_AVGPOOL2X2, 0, s->img[l - 1], s->img[l], e)) {
       return e->code;
     }
-    if (fk_nn_copy_channels(nn, s->img[l], 0, 3, s->fi[l], 0, e)) return e->code;
   }
   for (int l = 0; l < FK_FILM_LEVELS; l++) {
     int depth = FK_FILM_LEVELS - l < FILM_SUB_LEVELS ? FK_FILM_LEVELS - l : FILM_SUB_LEVELS;
     fk_tensor *head = s->img[l], *a = NULL, *b = NULL;
     int rc = FK_OK;
     for (int j = 0; j < depth && !rc; j++) {
-      int off = 3 + (int)(FILM_FILTERS * ((1 << j) - 1));
-      a = conv(s, &f->extract[j][0], head, &SAME3, e);
-      b = a ? conv(s, &f->extract[j][1], a, &SAME3, e) : NULL;
-      if (!b || fk_nn_copy_channels(nn, b, 0, (int)b->shape[1], s->fi[l + j], off, e)) rc = e->code;
+      int off = (int)(FILM_FILTERS * ((1 << j) - 1));
+      a = conv(s, &f->extract[j][0], &head, &SAME3, e);
+      b = a ? conv(s, &f->extract[j][1], &a, &SAME3, e) : NULL;
+      if (!b || fk_nn_copy_channels(nn, b, 0, (int)b->shape[1], s->feat[l + j], off, e))
+        rc = e->code;
       fk_tensor_free(a);
       if (head != s->img[l]) fk_tensor_free(head);
       head = b;
       if (!rc && j + 1 < depth) {
         fk_tensor *p = mk(s, 2, b->shape[1], s->h[l + j + 1], s->w[l + j + 1], e);
+        int big = b->numel >= BIG;
         if (!p || fk_nn_resample_op(nn, FK_NN_AVGPOOL2X2, 0, b, p, e)) rc = e->code;
         fk_tensor_free(b);
         head = p;
+        /* recycle this depth's full-size temporaries before the next */
+        if (!rc && big && fk_nn_sync(nn, e)) rc = e->code;
       }
     }
     if (head != s->img[l]) fk_tensor_free(head);
     if (rc || fk_nn_sync(nn, e)) return e->code;
   }
-  for (int l = 0; l < FK_FILM_LEVELS; l++)
-    if (!(s->sw[l] = swap(s, s->fi[l], e))) return e->code;
   return FK_OK;
 }
 
 /* Residual flow at level l, given the flow so far (NULL at the coarsest
- * level): the estimator sees frame a's features and frame b's warped
- * towards them. */
-static fk_tensor *estimate(fwd *s, int l, const fk_tensor *flow, fk_err *e) {
+ * level): the estimator sees a frame's features and the other frame's
+ * warped towards them. */
+static fk_tensor *estimate(fwd *s, int l, fk_tensor *flow, fk_err *e) {
   const fk_film_flow *est = l < FILM_SPECIALIZED ? &s->f->special[l] : &s->f->shared;
-  int64_t c = fk_film_feat_ch(l);
-  fk_tensor *cat = mk(s, 2, 2 * c, s->h[l], s->w[l], e), *wp = NULL, *x = NULL;
-  if (!cat || fk_nn_copy_channels(s->nn, s->fi[l], 3, (int)c, cat, 0, e)) goto fail;
-  if (flow) {
-    if (!(wp = mk(s, 2, 3 + c, s->h[l], s->w[l], e)) || fk_nn_warp(s->nn, s->sw[l], flow, wp, e) ||
-        fk_nn_copy_channels(s->nn, wp, 3, (int)c, cat, (int)c, e))
-      goto fail;
-  } else if (fk_nn_copy_channels(s->nn, s->sw[l], 3, (int)c, cat, (int)c, e)) {
+  const fk_film_conv *c0 = &est->c[0];
+  fk_nn_conv lin = SAME3;
+  lin.act = FK_NN_ACT_NONE;
+  /* entry b of the warp reads frame b by the other entry's flow: what
+   * entry 1 - b of the estimate needs */
+  fk_tensor *fs = NULL, *wf = NULL, *t = NULL, *ts = NULL, *x = NULL;
+  if (flow &&
+      (!(fs = swap(s, flow, e)) || !(wf = mk(s, 2, s->feat[l]->shape[1], s->h[l], s->w[l], e)) ||
+       fk_nn_warp(s->nn, s->feat[l], fs, wf, e)))
     goto fail;
-  }
-  x = cat;
-  for (int i = 0; i < FILM_FLOW_CONVS + 2; i++) {
+  if (!(x = conv1(s, c0->w[FILM_FLOW_OWN], c0->b, s->feat[l], &lin, e)) ||
+      !(t = conv1(s, c0->w[FILM_FLOW_WARPED], NULL, wf ? wf : s->feat[l], &lin, e)) ||
+      !(ts = swap(s, t, e)) || fk_nn_binary_op(s->nn, FK_NN_ADD, x, ts, x, e) ||
+      fk_nn_unary_op(s->nn, FK_NN_LEAKY_RELU, x, x, LEAKY, 0, e))
+    goto fail;
+  free_all((fk_tensor *[]){fs, wf, t, ts}, 4);
+  fs = wf = t = ts = NULL;
+  if (x->numel >= BIG && fk_nn_sync(s->nn, e)) goto fail; /* recycles the warped features */
+  for (int i = 1; i < FILM_FLOW_CONVS + 2; i++) {
     const fk_nn_conv *how = i < FILM_FLOW_CONVS ? &SAME3 : i == FILM_FLOW_CONVS ? &ONE_LEAKY : &ONE;
-    fk_tensor *y = conv(s, &est->c[i], x, how, e);
+    fk_tensor *y = conv(s, &est->c[i], &x, how, e);
     fk_tensor_free(x);
     x = y;
-    if (!x) goto fail;
+    if (!x) return NULL;
   }
-  fk_tensor_free(wp);
   return x;
 fail:
-  fk_tensor_free(wp);
-  if (x != cat) fk_tensor_free(x);
-  fk_tensor_free(cat);
+  free_all((fk_tensor *[]){fs, wf, t, ts, x}, 5);
   return NULL;
 }
 
@@ -195,52 +241,70 @@ static int flows(fwd *s, fk_err *e) {
   return FK_OK;
 }
 
-/* Decoder input at level l: frame 0 warped by the backward flow x dt and
- * frame 1 by the forward flow x (1 - dt) (images and features), then
- * those two flows; channels after them are left for the decoder. */
-static int align(fwd *s, int l, const fk_tensor *times, fk_err *e) {
-  int64_t k = 3 + fk_film_feat_ch(l), extra = l < FILM_FUSION_STEPS ? fk_film_fuse_ch(l) : 0;
-  fk_tensor *fl = NULL, *wp = NULL;
-  int rc = FK_OK;
-  if (!(s->al[l] = mk(s, 1, fk_film_aligned_ch(l) + extra, s->h[l], s->w[l], e)) ||
-      !(fl = swap(s, s->v[l], e)) || fk_nn_binary_op(s->nn, FK_NN_MUL, fl, times, fl, e) ||
-      !(wp = mk(s, 2, k, s->h[l], s->w[l], e)) || fk_nn_warp(s->nn, s->fi[l], fl, wp, e) ||
-      view(wp, 1, 2 * k, e) || fk_nn_copy_channels(s->nn, wp, 0, (int)(2 * k), s->al[l], 0, e) ||
-      view(fl, 1, 4, e) || fk_nn_copy_channels(s->nn, fl, 0, 4, s->al[l], (int)(2 * k), e))
-    rc = e->code;
-  fk_tensor_free(fl);
-  fk_tensor_free(wp);
-  return rc ? rc : fk_nn_sync(s->nn, e);
+/* The decoder's inputs at level l (FILM_PART_*): frame 0 warped by the
+ * backward flow x dt and frame 1 by the forward flow x (1 - dt), images
+ * [1, 6] and features [1, 2C], then those flows [1, 4]. Frees the level's
+ * pyramid. */
+static int warped(fwd *s, int l, const fk_tensor *times, fk_tensor *p[3], fk_err *e) {
+  fk_nn *nn = s->nn;
+  int64_t c = s->feat[l]->shape[1];
+  p[FILM_PART_IMAGES] = p[FILM_PART_FEATURES] = NULL;
+  fk_tensor *fl = p[FILM_PART_FLOWS] = swap(s, s->v[l], e);
+  int rc = !fl || fk_nn_binary_op(nn, FK_NN_MUL, fl, times, fl, e) ||
+           !(p[FILM_PART_IMAGES] = mk(s, 2, 3, s->h[l], s->w[l], e)) ||
+           !(p[FILM_PART_FEATURES] = mk(s, 2, c, s->h[l], s->w[l], e)) ||
+           fk_nn_warp(nn, s->img[l], fl, p[FILM_PART_IMAGES], e) ||
+           fk_nn_warp(nn, s->feat[l], fl, p[FILM_PART_FEATURES], e) ||
+           view(p[FILM_PART_IMAGES], 1, 6, e) || view(p[FILM_PART_FEATURES], 1, 2 * c, e) ||
+           view(fl, 1, 4, e);
+  free_all(&s->img[l], 1);
+  free_all(&s->feat[l], 1);
+  if (rc) free_all(p, 3);
+  return rc ? e->code : FK_OK;
+}
+
+/* Nearest-neighbour resize of x to level l. */
+static fk_tensor *upsample(fwd *s, const fk_tensor *x, int l, fk_err *e) {
+  fk_tensor *y = mk(s, x->shape[0], x->shape[1], s->h[l], s->w[l], e);
+  if (y && fk_nn_resample_op(s->nn, FK_NN_UPSAMPLE2X, 0, x, y, e)) {
+    fk_tensor_free(y);
+    return NULL;
+  }
+  return y;
 }
 
 /* U-Net-like decoder from the coarsest fusion level: upsample (nearest),
- * 2x2 conv, concatenate after the level's aligned input, two 3x3 convs. */
-static fk_tensor *fuse(fwd *s, fk_err *e) {
+ * 2x2 conv, then two 3x3 convs over the level's inputs and that. */
+static fk_tensor *fuse(fwd *s, const fk_tensor *times, fk_err *e) {
   fk_film *f = s->f;
-  fk_tensor *net = s->al[FILM_FUSION_STEPS];
-  s->al[FILM_FUSION_STEPS] = NULL;
-  for (int l = FILM_FUSION_STEPS - 1; l >= 0; l--) {
-    int64_t a = fk_film_aligned_ch(l);
-    fk_tensor *up = mk(s, 1, net->shape[1], s->h[l], s->w[l], e), *c0 = NULL, *n1 = NULL;
-    int rc = !up || fk_nn_resample_op(s->nn, FK_NN_UPSAMPLE2X, 0, net, up, e);
-    fk_tensor_free(net);
-    net = NULL;
-    if (!rc) rc = !(c0 = conv(s, &f->fuse[l][0], up, &PAD2X2, e));
-    fk_tensor_free(up);
+  fk_tensor *coarse[3] = {0}, *net = NULL, *p[4] = {0}, *up[3] = {0}, *n1 = NULL;
+  int top = FILM_FUSION_STEPS;
+  if (warped(s, top, times, coarse, e)) return NULL;
+  for (int l = top - 1; l >= 0; l--) {
+    /* the coarsest level is not convolved, only passed on: its parts
+     * are upsampled and convolved one by one */
+    int rc = FK_OK;
+    if (l == top - 1) {
+      for (int j = 0; j < 3 && !rc; j++) rc = !(up[j] = upsample(s, coarse[j], l, e));
+      free_all(coarse, 3);
+    } else {
+      rc = !(up[0] = upsample(s, net, l, e));
+      free_all(&net, 1);
+    }
+    if (!rc) rc = !(p[FILM_PART_COARSER] = conv(s, &f->fuse[l][0], up, &PAD2X2, e));
+    free_all(up, 3);
+    if (!rc) rc = warped(s, l, times, p, e);
     if (!rc)
-      rc = fk_nn_copy_channels(s->nn, c0, 0, (int)c0->shape[1], s->al[l], (int)a, e) ||
-           !(n1 = conv(s, &f->fuse[l][1], s->al[l], &SAME3, e)) ||
-           !(net = conv(s, &f->fuse[l][2], n1, &SAME3, e));
-    fk_tensor_free(c0);
-    fk_tensor_free(n1);
-    fk_tensor_free(s->al[l]);
-    s->al[l] = NULL;
+      rc = !(n1 = conv(s, &f->fuse[l][1], p, &SAME3, e)) ||
+           !(net = conv(s, &f->fuse[l][2], &n1, &SAME3, e));
+    free_all(p, 4);
+    free_all(&n1, 1);
     if (rc || fk_nn_sync(s->nn, e)) {
       fk_tensor_free(net);
       return NULL;
     }
   }
-  fk_tensor *y = conv(s, &f->out, net, &ONE, e);
+  fk_tensor *y = conv(s, &f->out, &net, &ONE, e);
   fk_tensor_free(net);
   return y;
 }
@@ -248,8 +312,7 @@ static fk_tensor *fuse(fwd *s, fk_err *e) {
 static void release(fwd *s, fk_film_debug *dbg) {
   for (int l = 0; l < FK_FILM_LEVELS; l++) {
     fk_tensor_free(s->img[l]);
-    fk_tensor_free(s->fi[l]);
-    fk_tensor_free(s->sw[l]);
+    fk_tensor_free(s->feat[l]);
     if (dbg && l < FK_FILM_FUSION_LEVELS && !dbg->flow[l]) {
       dbg->flow[l] = s->v[l];
     } else {
@@ -260,7 +323,6 @@ static void release(fwd *s, fk_film_debug *dbg) {
     else
       fk_tensor_free(s->res[l]);
   }
-  for (int l = 0; l < FK_FILM_FUSION_LEVELS; l++) fk_tensor_free(s->al[l]);
   memset(s, 0, sizeof *s);
 }
 
@@ -311,19 +373,12 @@ int fk_film_forward(fk_film *f, const fk_tensor *x0, const fk_tensor *x1, float 
                    features(&s, x0, x1, e) || flows(&s, e)
                ? e->code
                : FK_OK;
-  for (int l = FK_FILM_LEVELS - 1; !rc && l >= FK_FILM_FUSION_LEVELS; l--) {
+  for (int l = FK_FILM_FUSION_LEVELS; l < FK_FILM_LEVELS; l++) {
     /* the coarsest levels only served the flow estimate */
-    fk_tensor_free(s.fi[l]);
-    fk_tensor_free(s.sw[l]);
-    s.fi[l] = s.sw[l] = NULL;
+    free_all(&s.img[l], 1);
+    free_all(&s.feat[l], 1);
   }
-  for (int l = 0; !rc && l < FK_FILM_FUSION_LEVELS; l++) {
-    rc = align(&s, l, times, e);
-    fk_tensor_free(s.sw[l]);
-    fk_tensor_free(s.fi[l]);
-    s.sw[l] = s.fi[l] = NULL;
-  }
-  if (!rc && (!(y = fuse(&s, e)) || fk_nn_sync(f->nn, e))) rc = e->code;
+  if (!rc && (!(y = fuse(&s, times, e)) || fk_nn_sync(f->nn, e))) rc = e->code;
   fk_tensor_free(times);
   release(&s, dbg);
   if (rc) {
@@ -333,4 +388,32 @@ int fk_film_forward(fk_film *f, const fk_tensor *x0, const fk_tensor *x1, float 
   }
   *out = y;
   return FK_OK;
+}
+
+double fk_film_gflop(int64_t h, int64_t w) {
+  double px[FK_FILM_LEVELS], f = 0;
+  for (int l = 0; l < FK_FILM_LEVELS; l++) {
+    px[l] = (double)h * (double)w;
+    h /= 2;
+    w /= 2;
+  }
+  /* both frames: 2 x (sub-level extractor at every level) */
+  for (int l = 0; l < FK_FILM_LEVELS; l++)
+    for (int j = 0; j < FILM_SUB_LEVELS && l + j < FK_FILM_LEVELS; j++) {
+      double out = (double)(FILM_FILTERS << j), in = j ? out / 2 : 3;
+      f += 2 * 2 * px[l + j] * 9 * (in * out + out * out);
+    }
+  /* both directions: the flow estimators */
+  for (int l = 0; l < FK_FILM_LEVELS; l++) {
+    double c = 2 * (double)fk_film_feat_ch(l), k = (double)fk_film_flow_ch(l);
+    f += 2 * 2 * px[l] * (9 * (c * k + (FILM_FLOW_CONVS - 1) * k * k) + k * k / 2 + k);
+  }
+  /* the decoder */
+  for (int l = 0; l < FILM_FUSION_STEPS; l++) {
+    double k = (double)fk_film_fuse_ch(l), a = (double)fk_film_aligned_ch(l);
+    double in = l == FILM_FUSION_STEPS - 1 ? (double)fk_film_aligned_ch(l + 1)
+                                           : (double)fk_film_fuse_ch(l + 1);
+    f += 2 * px[l] * (4 * in * k + 9 * (a + k) * k + 9 * k * k);
+  }
+  return (f + 2 * px[0] * 3 * FILM_FILTERS) / 1e9;
 }

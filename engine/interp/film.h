@@ -22,6 +22,17 @@ typedef struct fk_film fk_film;
  * f16: 16-bit storage where the device has it. */
 int fk_film_load(fk_nn *nn, const char *path, int f16, fk_film **out, fk_err *e);
 void fk_film_free(fk_film *f);
+/* What `funky info` says about a file, without a device: *is_film when
+ * it holds any FILM tensor name; then the check fk_film_load makes (the
+ * return value and e), the tensor count, parameters and dtypes
+ * ("F16 82"). */
+typedef struct fk_film_info {
+  int is_film;
+  size_t tensors;
+  uint64_t params;
+  char dtypes[64];
+} fk_film_info;
+int fk_film_check_file(const char *path, fk_film_info *info, fk_err *e);
 fk_nn *fk_film_backend(const fk_film *f);
 /* The storage of the weights, and of every tensor forward takes. */
 fk_nn_dtype fk_film_dtype(const fk_film *f);
@@ -44,5 +55,9 @@ void fk_film_debug_free(fk_film_debug *d);
  * be NULL. */
 int fk_film_forward(fk_film *f, const fk_tensor *x0, const fk_tensor *x1, float dt, fk_tensor **out,
                     fk_film_debug *dbg, fk_err *e);
+
+/* Multiply-adds x 2 of the convolutions of one forward pass at H x W
+ * (the rest is under 1%): for benchmarks. */
+double fk_film_gflop(int64_t h, int64_t w);
 
 #endif

@@ -10,13 +10,32 @@
 #define FILM_FILTERS 64     /* feature channels at the finest level */
 #define FILM_FLOW_CONVS 3   /* 3x3 convs per flow estimator */
 #define FILM_FUSION_STEPS 4 /* decoder steps (fusion levels - 1) */
+#define FILM_MAX_PARTS 4
 
+/* A convolution over the concatenation of up to FILM_MAX_PARTS inputs,
+ * stored as one weight per input: the network never builds the
+ * concatenations (1930 channels at the coarse decoder levels), it sums
+ * the convolutions of the parts. n = 1 is a plain convolution. */
 typedef struct fk_film_conv {
-  fk_tensor *w, *b;
+  fk_tensor *w[FILM_MAX_PARTS], *b;
+  int n;
 } fk_film_conv;
 
-/* One flow estimator: FILM_FLOW_CONVS 3x3 convs, a 1x1 to half width,
- * a 1x1 to the two flow channels. */
+/* Inputs of the flow estimators' first conv. */
+enum {
+  FILM_FLOW_OWN,    /* this frame's features */
+  FILM_FLOW_WARPED, /* the other frame's, warped towards them */
+};
+/* Inputs of the decoder's split convs. */
+enum {
+  FILM_PART_IMAGES,   /* both warped images [1, 6] */
+  FILM_PART_FEATURES, /* both warped feature stacks [1, 2C] */
+  FILM_PART_FLOWS,    /* both scaled flows [1, 4] */
+  FILM_PART_COARSER,  /* the upsampled coarser level (the 3x3 conv only) */
+};
+
+/* One flow estimator: FILM_FLOW_CONVS 3x3 convs (the first split into
+ * own and warped features), a 1x1 to half width, a 1x1 to two channels. */
 typedef struct fk_film_flow {
   fk_film_conv c[FILM_FLOW_CONVS + 2];
 } fk_film_flow;

@@ -7,6 +7,9 @@
 #include "interp/interp.h"
 #include "lua/fk_lua.h"
 
+/* internal: never reaches a script, so not a funky.* type */
+#define FK_LUA_INTERP_SCRATCH "fk.interp.scratch"
+
 typedef struct fk_lua_interp {
   fk_nn *nn;
   fk_film *film;
@@ -145,6 +148,24 @@ static int pad_option(lua_State *L, int idx) {
   return pad;
 }
 
+/* Output frames of interp:midpoints while they are being made. */
+typedef struct scratch {
+  float **outs;
+  int64_t count;
+} scratch;
+
+static void scratch_free(scratch *sc) {
+  for (int64_t i = 0; sc->outs && i < sc->count; i++) free(sc->outs[i]);
+  free(sc->outs);
+  sc->outs = NULL;
+  sc->count = 0;
+}
+
+static int scratch_gc(lua_State *L) {
+  scratch_free(lua_touserdata(L, 1));
+  return 0;
+}
+
 /* Pushes a result: an image (clamped) or a {1, 3, H, W} tensor. */
 static void push_frame(lua_State *L, const frames *f, const float *chw) {
   size_t n = (size_t)f->w * (size_t)f->h;
@@ -234,24 +255,29 @@ static int interp_midpoints(lua_State *L) {
   frames f;
   frames_arg(L, &f);
   size_t n = (size_t)3 * (size_t)f.w * (size_t)f.h;
-  float **outs = fk_zalloc((size_t)count, sizeof *outs);
+  /* the frames are owned by a collectable userdata, so an error raised
+   * while pushing them (out of memory) leaks nothing */
+  scratch *sc = lua_newuserdata(L, sizeof *sc);
+  memset(sc, 0, sizeof *sc);
+  luaL_setmetatable(L, FK_LUA_INTERP_SCRATCH);
   fk_err e = {0};
-  int rc = outs ? FK_OK : fk_err_oom(&e, "in-between frames", (size_t)count * sizeof *outs);
+  int rc = (sc->outs = fk_zalloc((size_t)count, sizeof *sc->outs))
+               ? FK_OK
+               : fk_err_oom(&e, "in-between frames", (size_t)count * sizeof *sc->outs);
+  sc->count = rc ? 0 : count;
   for (int64_t i = 0; !rc && i < count; i++)
-    if (!(outs[i] = fk_alloc(n, sizeof **outs)))
-      rc = fk_err_oom(&e, "an in-between frame", n * sizeof **outs);
-  if (!rc) rc = fk_interp_midpoints(s->film, f.x0, f.x1, f.h, f.w, (int)depth, pad, outs, &e);
+    if (!(sc->outs[i] = fk_alloc(n, sizeof **sc->outs)))
+      rc = fk_err_oom(&e, "an in-between frame", n * sizeof **sc->outs);
+  if (!rc) rc = fk_interp_midpoints(s->film, f.x0, f.x1, f.h, f.w, (int)depth, pad, sc->outs, &e);
   frames_free(&f);
-  if (!rc) {
-    lua_createtable(L, (int)count, 0);
-    for (int64_t i = 0; i < count; i++) {
-      push_frame(L, &f, outs[i]);
-      lua_rawseti(L, -2, (lua_Integer)i + 1);
-    }
+  if (rc) return fk_lua_raise(L, &e);
+  lua_createtable(L, (int)count, 0);
+  for (int64_t i = 0; i < count; i++) {
+    push_frame(L, &f, sc->outs[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
-  for (int64_t i = 0; outs && i < count; i++) free(outs[i]);
-  free(outs);
-  return rc ? fk_lua_raise(L, &e) : 1;
+  scratch_free(sc);
+  return 1;
 }
 
 /*** interp:device()
@@ -299,6 +325,8 @@ int fk_lua_open_interp(lua_State *L) {
   static const luaL_Reg meta[] = {
       {"__gc", interp_gc}, {"__close", interp_gc}, {"__tostring", interp_tostring}, {NULL, NULL}};
   fk_lua_new_class(L, FK_LUA_INTERP, methods, meta);
+  static const luaL_Reg scratch_meta[] = {{"__gc", scratch_gc}, {NULL, NULL}};
+  fk_lua_new_class(L, FK_LUA_INTERP_SCRATCH, NULL, scratch_meta);
   lua_newtable(L);
   lua_pushcfunction(L, interp_load);
   lua_setfield(L, -2, "load");

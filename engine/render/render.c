@@ -18,6 +18,7 @@
 #include "lua/fk_lua.h"
 #include "render/mux.h"
 #include "render/progress.h"
+#include "render/render_internal.h"
 
 int fk_render_parse_range(const char *s, long *first, long *last, fk_err *e) {
   const char *colon = strchr(s, ':');
@@ -107,6 +108,18 @@ static int prepare_state(lua_State *L, const fk_render_opts *o, fk_err *e) {
     lua_rawset(L, -3);
   }
   lua_setfield(L, -2, "overrides");
+  /* funky live's preview size, applied by timeline{} */
+  if (o->size_w > 0 && o->size_h > 0) {
+    lua_createtable(L, 2, 0);
+    lua_pushinteger(L, o->size_w);
+    lua_rawseti(L, -2, 1);
+    lua_pushinteger(L, o->size_h);
+    lua_rawseti(L, -2, 2);
+    lua_setfield(L, -2, "size_override");
+  } else if (o->size_max > 0) {
+    lua_pushinteger(L, o->size_max);
+    lua_setfield(L, -2, "size_max");
+  }
   lua_getfield(L, -1, "recipe");
   lua_setglobal(L, "recipe");
   lua_getfield(L, -1, "timeline");
@@ -178,6 +191,8 @@ static int sandbox(lua_State *L, const fk_render_opts *o, const char *out_dir, f
   return fk_lua_sandbox(L, &so, e);
 }
 
+#define FRAME_CACHED (-1) /* one_frame: the cache had the frame */
+
 /* ---- the frame cache ----------------------------------------------------
  * Frame k's key hashes the settings string plan.settings gives (frame
  * index, frame(f)'s overrides, section, timeline), the init image's pixels,
@@ -189,7 +204,7 @@ static int sandbox(lua_State *L, const fk_render_opts *o, const char *out_dir, f
 /* The model's identity: size, mtime and its first and last 64 KiB (the
  * header and the tail): cheap for multi-GB files, and a replaced or
  * re-converted model changes it. */
-static int model_identity(const char *path, uint64_t *id, fk_err *e) {
+int fk_render_file_identity(const char *path, uint64_t *id, fk_err *e) {
   struct stat st;
   if (stat(path, &st) != 0) return FK_OK; /* loading it will report the problem */
   uint64_t h = fk_hash3((uint64_t)st.st_size, (uint64_t)st.st_mtime, (uint64_t)st.st_mtim.tv_nsec);
@@ -236,7 +251,7 @@ static void key_path(const char *png, char *out, size_t n) {
   snprintf(out, n, "%.*s.key", (int)(l > 4 ? l - 4 : l), png);
 }
 
-static int cached(const char *png, const char *key) {
+int fk_render_cached(const char *png, const char *key) {
   char kp[4400], have[64] = "";
   key_path(png, kp, sizeof kp);
   if (!fk_file_exists(png)) return 0;
@@ -248,10 +263,174 @@ static int cached(const char *png, const char *key) {
   return !strcmp(have, key);
 }
 
-static int save_key(const char *png, const char *key, fk_err *e) {
+int fk_render_save_key(const char *png, const char *key, fk_err *e) {
   char kp[4400];
   key_path(png, kp, sizeof kp);
   return fk_file_write_atomic(kp, key, strlen(key), e);
+}
+
+/* ---- a loaded plan ------------------------------------------------------
+ * A recipe run in its own Lua state up to its plan: the render loop and
+ * funky live both render frames from one. The plan's functions sit at fixed
+ * stack slots of the state for the plan's lifetime. */
+struct fk_render_plan {
+  lua_State *L;
+  char out_dir[4096], frames_dir[4200], stem[256];
+  int plan, input_fn, frame_fn, settings_fn, open_fn, diffuse_fn; /* stack slots */
+  int w, h, assemble, model_open;
+  double fps;
+  size_t count;
+  uint64_t model_id;
+  char model[1024];
+  char name[256]; /* recipe{ name = ... } */
+};
+
+/* Renders frame k: FK_OK, FRAME_CACHED, or an error (*fatal set when the
+ * render cannot go on). Leaves values above lp->diffuse_fn on the stack. */
+static int one_frame(fk_render_plan *lp, size_t k, char key[40], int *fatal, fk_err *e) {
+  lua_State *L = lp->L;
+  char name[32], path[4300];
+  *fatal = 1;
+  lua_pushvalue(L, lp->input_fn);
+  lua_pushinteger(L, (lua_Integer)k);
+  if (fk_lua_pcall(L, 1, 1, e)) return e->code;
+  int f = lua_gettop(L);
+  snprintf(name, sizeof name, "%06zu.png", k);
+  if (fk_path_join(path, sizeof path, lp->frames_dir, name, e)) return e->code;
+  *fatal = 0;
+  lua_pushvalue(L, lp->frame_fn);
+  lua_pushvalue(L, f);
+  if (fk_lua_pcall(L, 1, 1, e) || frame_key(L, lp->settings_fn, f, lp->model_id, key, k, e))
+    return e->code;
+  if (fk_render_cached(path, key))
+    return FRAME_CACHED; /* the same inputs made this frame already */
+  if (lp->assemble) return FK_EUSER;
+  if (lua_isfunction(L, lp->diffuse_fn)) { /* a model: diffuse the init image */
+    if (!lp->model_open) {
+      int top = lua_gettop(L);
+      lua_pushvalue(L, lp->open_fn);
+      *fatal = 1;
+      if (fk_lua_pcall(L, 0, 0, e)) return e->code;
+      *fatal = 0;
+      lp->model_open = 1;
+      lua_settop(L, top);
+    }
+    if (!lua_istable(L, -1)) {
+      lua_newtable(L);
+      lua_insert(L, -2);
+      lua_setfield(L, -2, "init");
+    }
+    lua_pushvalue(L, lp->diffuse_fn);
+    lua_insert(L, -2);
+    lua_pushvalue(L, f);
+    lua_insert(L, -2);
+    if (fk_lua_pcall(L, 2, 1, e)) return e->code;
+  }
+  fk_image *img = frame_image(L, k, e);
+  if (!img) return e->code;
+  *fatal = 1;
+  if (img->w != lp->w || img->h != lp->h)
+    return fk_err_set(e, FK_EUSER,
+                      "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
+                      img->w, img->h, lp->w, lp->h);
+  if (fk_image_save_png(img, path, e) || fk_render_save_key(path, key, e)) return e->code;
+  *fatal = 0;
+  lua_settop(L, lp->diffuse_fn);
+  /* Image pixels live outside Lua's heap, so its GC cannot see their
+   * weight: collect every frame to keep memory flat over long songs. */
+  lua_gc(L, LUA_GCCOLLECT, 0);
+  return FK_OK;
+}
+
+/* Runs the recipe in p->L (declarations, then plan) and fills p. */
+static int plan_load(fk_render_plan *p, const fk_render_opts *o, fk_err *e) {
+  lua_State *L = p->L;
+  fk_path_stem(o->recipe, p->stem, sizeof p->stem);
+  if (o->out_dir)
+    snprintf(p->out_dir, sizeof p->out_dir, "%s", o->out_dir);
+  else
+    snprintf(p->out_dir, sizeof p->out_dir, "out/%s", p->stem);
+  if (fk_path_join(p->frames_dir, sizeof p->frames_dir, p->out_dir, "frames", e) ||
+      fk_file_mkdirs(p->frames_dir, e))
+    return e->code;
+  if (prepare_state(L, o, e)) return e->code;
+  int recipe_mod = lua_gettop(L);
+  if (sandbox(L, o, p->out_dir, e) || fk_lua_run_file(L, o->recipe, 0, NULL, e)) return e->code;
+
+  lua_getfield(L, recipe_mod, "plan");
+  if (fk_lua_pcall(L, 0, 1, e)) return e->code;
+  p->plan = lua_gettop(L);
+  double count, w, h;
+  if (plan_number(L, p->plan, "fps", &p->fps, e) || plan_number(L, p->plan, "count", &count, e) ||
+      plan_number(L, p->plan, "width", &w, e) || plan_number(L, p->plan, "height", &h, e))
+    return e->code;
+  p->count = (size_t)count;
+  p->w = (int)w;
+  p->h = (int)h;
+  lua_getfield(L, p->plan, "name");
+  if (lua_isstring(L, -1)) snprintf(p->name, sizeof p->name, "%s", lua_tostring(L, -1));
+  lua_getfield(L, p->plan, "timeline");
+  lua_getfield(L, -1, "model");
+  if (lua_isstring(L, -1)) snprintf(p->model, sizeof p->model, "%s", lua_tostring(L, -1));
+  lua_settop(L, p->plan);
+  fk_lua_script_global(L, "frame");
+  if (!lua_isfunction(L, -1))
+    return fk_err_set(e, FK_EUSER, "%s defines no function frame(f); add one that returns an image",
+                      o->recipe);
+  p->frame_fn = lua_gettop(L);
+  p->assemble = o->assemble;
+  lua_getfield(L, p->plan, "input");
+  p->input_fn = lua_gettop(L);
+  lua_getfield(L, p->plan, "settings");
+  p->settings_fn = lua_gettop(L);
+  lua_getfield(L, p->plan, "open_model");
+  p->open_fn = lua_gettop(L);
+  lua_getfield(L, p->plan, "diffuse");
+  p->diffuse_fn = lua_gettop(L);
+  if (p->model[0] && fk_render_file_identity(p->model, &p->model_id, e)) return e->code;
+  return FK_OK;
+}
+
+int fk_render_plan_open(const fk_render_opts *o, fk_render_plan **out, fk_err *e) {
+  *out = NULL;
+  if (!fk_file_exists(o->recipe))
+    return fk_err_set(e, FK_EUSER, "recipe '%s' not found; give the path of a .lua recipe",
+                      o->recipe);
+  fk_render_plan *p = calloc(1, sizeof *p);
+  if (!p) return fk_err_oom(e, "a render plan", sizeof *p);
+  p->L = fk_lua_new_state(e);
+  if (!p->L || plan_load(p, o, e)) {
+    fk_render_plan_close(p);
+    return e->code ? e->code : fk_err_set(e, FK_EINTERNAL, "cannot load %s", o->recipe);
+  }
+  *out = p;
+  return FK_OK;
+}
+
+void fk_render_plan_close(fk_render_plan *p) {
+  if (!p) return;
+  fk_lua_close_state(p->L);
+  free(p);
+}
+
+void fk_render_plan_info(const fk_render_plan *p, fk_render_plan_facts *f) {
+  f->count = p->count;
+  f->fps = p->fps;
+  f->width = p->w;
+  f->height = p->h;
+  f->frames_dir = p->frames_dir;
+  f->model = p->model;
+  f->name = p->name;
+}
+
+int fk_render_plan_frame(fk_render_plan *p, size_t k, int *was_cached, char key[40], fk_err *e) {
+  int fatal;
+  if (k >= p->count)
+    return fk_err_set(e, FK_EINTERNAL, "frame %zu is past the song's %zu frames", k, p->count);
+  int rc = one_frame(p, k, key, &fatal, e);
+  lua_settop(p->L, p->diffuse_fn);
+  *was_cached = rc == FRAME_CACHED;
+  return rc == FRAME_CACHED ? FK_OK : rc;
 }
 
 /* ---- the frame loop ----------------------------------------------------
@@ -262,15 +441,6 @@ static int save_key(const char *png, const char *key, fk_err *e) {
  * folder) stops it at once, as do a failure before any frame succeeded and
  * FK_RENDER_MAX_RUN failures in a row. */
 #define FK_RENDER_MAX_RUN 3
-#define FRAME_CACHED (-1)
-
-typedef struct loop {
-  lua_State *L;
-  const char *frames_dir;
-  int input_fn, frame_fn, settings_fn, open_fn, diffuse_fn; /* stack slots */
-  int w, h, assemble, model_open;
-  uint64_t model_id;
-} loop;
 
 typedef struct failures {
   size_t n, run;            /* failed frames; how many of the latest in a row */
@@ -329,84 +499,10 @@ static void clean_temps(const char *dir, size_t first, size_t last) {
   closedir(d);
 }
 
-/* Renders frame k: FK_OK, FRAME_CACHED, or an error (*fatal set when the
- * render cannot go on). Leaves values above lp->diffuse_fn on the stack. */
-static int one_frame(loop *lp, size_t k, int *fatal, fk_err *e) {
+static int run_loop(fk_render_plan *lp, const fk_render_opts *o, fk_render_result *r, fk_err *e) {
   lua_State *L = lp->L;
-  char name[32], key[40], path[4300];
-  *fatal = 1;
-  lua_pushvalue(L, lp->input_fn);
-  lua_pushinteger(L, (lua_Integer)k);
-  if (fk_lua_pcall(L, 1, 1, e)) return e->code;
-  int f = lua_gettop(L);
-  snprintf(name, sizeof name, "%06zu.png", k);
-  if (fk_path_join(path, sizeof path, lp->frames_dir, name, e)) return e->code;
-  *fatal = 0;
-  lua_pushvalue(L, lp->frame_fn);
-  lua_pushvalue(L, f);
-  if (fk_lua_pcall(L, 1, 1, e) || frame_key(L, lp->settings_fn, f, lp->model_id, key, k, e))
-    return e->code;
-  if (cached(path, key)) return FRAME_CACHED; /* the same inputs made this frame already */
-  if (lp->assemble) return FK_EUSER;
-  if (lua_isfunction(L, lp->diffuse_fn)) { /* a model: diffuse the init image */
-    if (!lp->model_open) {
-      int top = lua_gettop(L);
-      lua_pushvalue(L, lp->open_fn);
-      *fatal = 1;
-      if (fk_lua_pcall(L, 0, 0, e)) return e->code;
-      *fatal = 0;
-      lp->model_open = 1;
-      lua_settop(L, top);
-    }
-    if (!lua_istable(L, -1)) {
-      lua_newtable(L);
-      lua_insert(L, -2);
-      lua_setfield(L, -2, "init");
-    }
-    lua_pushvalue(L, lp->diffuse_fn);
-    lua_insert(L, -2);
-    lua_pushvalue(L, f);
-    lua_insert(L, -2);
-    if (fk_lua_pcall(L, 2, 1, e)) return e->code;
-  }
-  fk_image *img = frame_image(L, k, e);
-  if (!img) return e->code;
-  *fatal = 1;
-  if (img->w != lp->w || img->h != lp->h)
-    return fk_err_set(e, FK_EUSER,
-                      "frame %zu is %dx%d but the timeline's size is %dx%d; draw at f.size", k,
-                      img->w, img->h, lp->w, lp->h);
-  if (fk_image_save_png(img, path, e) || save_key(path, key, e)) return e->code;
-  *fatal = 0;
-  lua_settop(L, lp->diffuse_fn);
-  /* Image pixels live outside Lua's heap, so its GC cannot see their
-   * weight: collect every frame to keep memory flat over long songs. */
-  lua_gc(L, LUA_GCCOLLECT, 0);
-  return FK_OK;
-}
-
-static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, fk_err *e) {
-  char stem[256], out_dir[4096], frames_dir[4200];
-  fk_path_stem(o->recipe, stem, sizeof stem);
-  if (o->out_dir)
-    snprintf(out_dir, sizeof out_dir, "%s", o->out_dir);
-  else
-    snprintf(out_dir, sizeof out_dir, "out/%s", stem);
-  if (fk_path_join(frames_dir, sizeof frames_dir, out_dir, "frames", e) ||
-      fk_file_mkdirs(frames_dir, e))
-    return e->code;
-  if (prepare_state(L, o, e)) return e->code;
-  int recipe_mod = lua_gettop(L);
-  if (sandbox(L, o, out_dir, e) || fk_lua_run_file(L, o->recipe, 0, NULL, e)) return e->code;
-
-  lua_getfield(L, recipe_mod, "plan");
-  if (fk_lua_pcall(L, 0, 1, e)) return e->code;
-  int plan = lua_gettop(L);
-  double fps, count_d, w, h;
-  if (plan_number(L, plan, "fps", &fps, e) || plan_number(L, plan, "count", &count_d, e) ||
-      plan_number(L, plan, "width", &w, e) || plan_number(L, plan, "height", &h, e))
-    return e->code;
-  size_t count = (size_t)count_d;
+  size_t count = lp->count;
+  snprintf(r->model, sizeof r->model, "%s", lp->model);
   size_t first = o->first >= 0 ? (size_t)o->first : 0;
   size_t last = o->last >= 0 ? (size_t)o->last : count;
   if (first >= count)
@@ -420,41 +516,16 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
   }
   r->first = first;
   r->last = last;
-
-  lua_getfield(L, plan, "timeline");
-  lua_getfield(L, -1, "model");
-  if (lua_isstring(L, -1)) snprintf(r->model, sizeof r->model, "%s", lua_tostring(L, -1));
-  lua_settop(L, plan);
-  fk_lua_script_global(L, "frame");
-  if (!lua_isfunction(L, -1))
-    return fk_err_set(e, FK_EUSER, "%s defines no function frame(f); add one that returns an image",
-                      o->recipe);
-  int frame_fn = lua_gettop(L);
-  loop lp = {0};
   /* Only this process's frames: shards sharing the folder write theirs. */
-  clean_temps(frames_dir, first, last);
+  clean_temps(lp->frames_dir, first, last);
 
-  lp.L = L;
-  lp.frames_dir = frames_dir;
-  lp.frame_fn = frame_fn;
-  lp.w = (int)w;
-  lp.h = (int)h;
-  lp.assemble = o->assemble;
-  lua_getfield(L, plan, "input");
-  lp.input_fn = lua_gettop(L);
-  lua_getfield(L, plan, "settings");
-  lp.settings_fn = lua_gettop(L);
-  lua_getfield(L, plan, "open_model");
-  lp.open_fn = lua_gettop(L);
-  lua_getfield(L, plan, "diffuse");
-  lp.diffuse_fn = lua_gettop(L);
-  if (r->model[0] && model_identity(r->model, &lp.model_id, e)) return e->code;
   fk_progress prog;
-  fk_progress_start(&prog, last - first, stem, o->quiet || o->assemble);
+  fk_progress_start(&prog, last - first, lp->stem, o->quiet || o->assemble);
   failures fl = {0};
+  char key[40];
   for (size_t k = first; k < last; k++) {
-    int fatal = 0, rc = one_frame(&lp, k, &fatal, e);
-    lua_settop(L, lp.diffuse_fn);
+    int fatal = 0, rc = one_frame(lp, k, key, &fatal, e);
+    lua_settop(L, lp->diffuse_fn);
     if (rc == FK_OK) {
       fl.run = 0;
     } else if (rc == FRAME_CACHED) {
@@ -493,6 +564,31 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
                       "error: %s. The other frames are saved: fix the cause and render again, "
                       "and only the failed frames are redone",
                       fl.n, last - first, list_of(&fl), fl.first);
+  /* In-betweens: not in shards (--assemble makes them once every key
+   * frame exists), nor for a range a failure left with holes. */
+  const char *mux_dir = lp->frames_dir;
+  char video_dir[4300];
+  size_t factor = 1;
+  lua_getfield(L, lp->plan, "interpolate");
+  if (lua_istable(L, -1) && !o->shards) {
+    int ip = lua_gettop(L);
+    lua_getfield(L, ip, "factor");
+    factor = (size_t)lua_tointeger(L, -1);
+    lua_getfield(L, ip, "path");
+    uint64_t id = 0;
+    const char *ipath = lua_tostring(L, -1);
+    if (fk_render_file_identity(ipath ? ipath : "", &id, e) ||
+        fk_path_join(video_dir, sizeof video_dir, lp->out_dir, "video", e) ||
+        fk_file_mkdirs(video_dir, e))
+      return e->code;
+    clean_temps(video_dir, first * factor, last * factor);
+    fk_render_interp ri = {lp->plan, lp->frames_dir, video_dir, first,   last,
+                           count,    (int)factor,    id,        o->quiet};
+    if (fk_render_interpolate(L, &ri, &r->interpolated, &r->interp_cached, e)) return e->code;
+    r->factor = (int)factor;
+    mux_dir = video_dir;
+  }
+  lua_settop(L, lp->diffuse_fn);
   if (o->no_video || o->shards) return FK_OK;
 
   char ffmpeg[4096];
@@ -500,24 +596,24 @@ static int run_loop(lua_State *L, const fk_render_opts *o, fk_render_result *r, 
     fprintf(stderr,
             "funky: ffmpeg not found, so no video was made; the frames are in %s "
             "(install ffmpeg with 'apt-get install ffmpeg' and render again)\n",
-            frames_dir);
+            mux_dir);
     return FK_OK;
   }
-  lua_getfield(L, plan, "audio");
+  lua_getfield(L, lp->plan, "audio");
   fk_lua_song *song = luaL_testudata(L, -1, FK_LUA_SONG);
   if (!song || !song->song.samples) return fk_err_set(e, FK_EINTERNAL, "render plan has no song");
   char audio[4300], log[4300];
-  if (fk_path_join(audio, sizeof audio, out_dir, "audio.wav", e) ||
-      fk_path_join(log, sizeof log, out_dir, "ffmpeg.log", e) ||
-      write_audio(&song->song, fps, first, last - first, audio, e))
+  if (fk_path_join(audio, sizeof audio, lp->out_dir, "audio.wav", e) ||
+      fk_path_join(log, sizeof log, lp->out_dir, "ffmpeg.log", e) ||
+      write_audio(&song->song, lp->fps, first, last - first, audio, e))
     return e->code;
   char video_name[300];
-  snprintf(video_name, sizeof video_name, "%s.mp4", stem);
-  if (fk_path_join(r->video, sizeof r->video, out_dir, video_name, e)) return e->code;
-  fk_mux_cfg mc = {.frames_dir = frames_dir,
-                   .first = first,
-                   .count = last - first,
-                   .fps = fps,
+  snprintf(video_name, sizeof video_name, "%s.mp4", lp->stem);
+  if (fk_path_join(r->video, sizeof r->video, lp->out_dir, video_name, e)) return e->code;
+  fk_mux_cfg mc = {.frames_dir = mux_dir,
+                   .first = first * factor,
+                   .count = (last - first) * factor,
+                   .fps = lp->fps * (double)factor,
                    .audio = audio,
                    .out = r->video,
                    .log = log};
@@ -558,12 +654,9 @@ int fk_render_info(const fk_render_opts *o, char *out, size_t n, fk_err *e) {
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e) {
   memset(r, 0, sizeof *r);
-  if (!fk_file_exists(o->recipe))
-    return fk_err_set(e, FK_EUSER, "recipe '%s' not found; give the path of a .lua recipe",
-                      o->recipe);
-  lua_State *L = fk_lua_new_state(e);
-  if (!L) return e->code;
-  int rc = run_loop(L, o, r, e);
-  fk_lua_close_state(L);
+  fk_render_plan *p;
+  if (fk_render_plan_open(o, &p, e)) return e->code;
+  int rc = run_loop(p, o, r, e);
+  fk_render_plan_close(p);
   return rc;
 }

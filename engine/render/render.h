@@ -20,23 +20,52 @@ typedef struct fk_render_opts {
   size_t max_memory;
   const char *const *allow; /* --allow DIR: more folders the recipe may read */
   size_t n_allow;
-  int shard, shards; /* --shard i/n: this process renders the i-th of n equal
-                      * slices of the range (shards = 0: all of it), no video */
-  int assemble;      /* --assemble: render nothing; mux once every frame of the
-                      * range is in the cache, else name the missing ones */
+  int shard, shards;  /* --shard i/n: this process renders the i-th of n equal
+                       * slices of the range (shards = 0: all of it), no video */
+  int assemble;       /* --assemble: render nothing; mux once every frame of the
+                       * range is in the cache, else name the missing ones */
+  int size_w, size_h; /* funky live's preview: draw at this size instead of the
+                       * timeline's (0: the timeline's) ... */
+  int size_max;       /* ... or scale the timeline's size down so its longer side is
+                       * at most this many pixels (a multiple of 8; 0: no limit) */
 } fk_render_opts;
 
 typedef struct fk_render_result {
-  size_t frames;      /* frames in the range */
-  size_t cached;      /* of which the frame cache already had */
-  double seconds;     /* wall time of the frame loop */
-  char video[4096];   /* path of the video, "" if none */
-  char model[1024];   /* the timeline's model, "" if none */
-  size_t first, last; /* the frames this process rendered: [first, last) */
-  size_t failed;      /* frames whose frame(f) or diffusion raised an error */
+  size_t frames;                      /* frames in the range */
+  size_t cached;                      /* of which the frame cache already had */
+  double seconds;                     /* wall time of the frame loop */
+  char video[4096];                   /* path of the video, "" if none */
+  char model[1024];                   /* the timeline's model, "" if none */
+  size_t first, last;                 /* the frames this process rendered: [first, last) */
+  size_t failed;                      /* frames whose frame(f) or diffusion raised an error */
+  int factor;                         /* timeline.interpolate's factor (0: none) */
+  size_t interpolated, interp_cached; /* in-betweens made, and from the cache */
 } fk_render_result;
 
 int fk_render(const fk_render_opts *o, fk_render_result *r, fk_err *e);
+
+/* A recipe loaded up to its plan in its own Lua state (sandboxed unless
+ * o->trusted), from which frames are rendered one at a time through the
+ * frame cache: fk_render's loop, and funky live, which keeps one plan per
+ * version of the recipe. */
+typedef struct fk_render_plan fk_render_plan;
+typedef struct fk_render_plan_facts {
+  size_t count; /* frames in the song */
+  double fps;
+  int width, height;      /* of every frame */
+  const char *frames_dir; /* where frame k is NNNNNN.png, its cache key NNNNNN.key */
+  const char *model;      /* the timeline's model, "" for the noise-field preview */
+  const char *name;       /* the recipe's declared name */
+} fk_render_plan_facts;
+/* Runs the recipe's declarations and plan; frames go to
+ * (o->out_dir or out/<recipe>)/frames. Errors carry file:line. */
+int fk_render_plan_open(const fk_render_opts *o, fk_render_plan **p, fk_err *e);
+void fk_render_plan_close(fk_render_plan *p);
+/* The plan's facts; the strings live as long as the plan. */
+void fk_render_plan_info(const fk_render_plan *p, fk_render_plan_facts *f);
+/* Renders frame k (from 0) unless the frame cache holds it with the same
+ * key: *cached says which, key gets the frame's cache key (hex). */
+int fk_render_plan_frame(fk_render_plan *p, size_t k, int *cached, char key[40], fk_err *e);
 /* funky recipe info: runs the recipe's declarations (sandboxed unless
  * o->trusted) and writes its metadata and parameter table into out. */
 int fk_render_info(const fk_render_opts *o, char *out, size_t n, fk_err *e);

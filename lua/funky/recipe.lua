@@ -205,6 +205,15 @@ function M.timeline(t)
   if w < 1 or h < 1 or w > 8192 or h > 8192 then
     fail(("timeline: size %dx%d is outside 1..8192 pixels per side"):format(w, h), 2)
   end
+  -- funky live renders previews: at the size it was given, or scaled down
+  -- so the longer side fits (multiples of 8, which a model's VAE needs)
+  if M.size_override then
+    w, h = M.size_override[1], M.size_override[2]
+  elseif M.size_max and math.max(w, h) > M.size_max then
+    local s = M.size_max / math.max(w, h)
+    w = math.max(8, math.floor(w * s / 8) * 8)
+    h = math.max(8, math.floor(h * s / 8) * 8)
+  end
   local audio = t.audio or (_G.params and _G.params.audio) or "demo"
   if type(audio) == "string" then
     local ok, song = pcall(funky_native.audio.load, audio)
@@ -269,6 +278,60 @@ end
 --- @field seed? integer the noise seed
 --- @field weighting? string "a1111" or "none"
 --- @field clip_skip? integer encoder layers left out
+
+-- timeline.interpolate = { model = "film"|"rife", path, factor = 2|4|8,
+-- cut = "sections"|"onsets"|false, onset_threshold = 0.5 }: the renderer
+-- asks plan.cut(k) whether key frames k and k + 1 (from 0) are a cut (no
+-- in-betweens across it: the first half holds frame k, the second k + 1)
+-- and plan.between(a, b, t) for the frame at t between two key frames'
+-- files. A strong onset is one at least onset_threshold times the song's
+-- strongest.
+local function interpolation(plan, tl, frames, feats, section_at)
+  local ip = tl.interpolate
+  if type(ip) ~= "table" then
+    fail('timeline: interpolate must be a table such as { model = "film", path = "models/film.safetensors", factor = 2 }', 3)
+  end
+  local factor = ip.factor or 2
+  if factor ~= 2 and factor ~= 4 and factor ~= 8 then
+    fail(("timeline: interpolate.factor must be 2, 4 or 8, got %s"):format(tostring(factor)), 3)
+  end
+  local model = ip.model or "film"
+  if model ~= "film" and model ~= "rife" then
+    fail(("timeline: interpolate.model must be \"film\" or \"rife\", got %s"):format(tostring(model)), 3)
+  end
+  if type(ip.path) ~= "string" or ip.path == "" then
+    fail("timeline: interpolate.path must name the interpolator's .safetensors " ..
+      "(models/convert_interpolator.py makes one from film_net_fp32.pt)", 3)
+  end
+  local cut = ip.cut
+  if cut == nil then cut = "sections" end
+  if cut ~= "sections" and cut ~= "onsets" and cut ~= false then
+    fail(("timeline: interpolate.cut must be \"sections\", \"onsets\" or false, got %s"):format(tostring(cut)), 3)
+  end
+  local threshold = ip.onset_threshold or 0.5
+  local strongest = 0
+  for i = 1, feats.count do strongest = math.max(strongest, feats.onset[i]) end
+  plan.interpolate = { factor = factor, model = model, path = ip.path, cut = cut, onset_threshold = threshold }
+  function plan.cut(k)
+    if cut == false or not frames[k + 2] then return false end
+    local t0, t1 = frames[k + 1].time, frames[k + 2].time
+    if section_at(t0) ~= section_at(t1) then return true end
+    if cut ~= "onsets" then return false end
+    local strength = feats.onset[math.min(k + 2, feats.count)] or 0
+    if strength < threshold * strongest then return false end
+    for _, ot in ipairs(feats.onset_times) do
+      if ot > t0 and ot <= t1 then return true end
+    end
+    return false
+  end
+  local it, pa, pb, ia, ib
+  function plan.between(a, b, t)
+    it = it or funky_native.interp.load(ip.path, { device = tl.device })
+    if a ~= pa then ia, pa = funky_native.image.load(a), a end
+    if b ~= pb then ib, pb = funky_native.image.load(b), b end
+    return it:between(ia, ib, t)
+  end
+end
 
 --- funky.recipe.plan()
 --- Builds the render plan from the declarations: the renderer calls it after loading the
@@ -338,7 +401,11 @@ function M.plan()
         parts[#parts + 1] = "}"
       end
     end
-    put { frame = f.index, out = out, section = f.section, timeline = tl }
+    -- the in-betweens have keys of their own: interpolation settings do
+    -- not change key frames
+    local keyed = {}
+    for k, v in pairs(tl) do if k ~= "interpolate" then keyed[k] = v end end
+    put { frame = f.index, out = out, section = f.section, timeline = keyed }
     return table.concat(parts, " ")
   end
   if tl.model and tl.model ~= "" then
@@ -394,6 +461,7 @@ function M.plan()
       return img
     end
   end
+  if tl.interpolate ~= nil and tl.interpolate ~= false then interpolation(plan, tl, frames, feats, section_at) end
   return plan
 end
 

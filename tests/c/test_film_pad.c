@@ -1,6 +1,7 @@
 /* fk_interp_*: pad = 64 crops back to the frame's size and gives what
  * padding by hand gives, frames under 64x64 need padding, recursive
- * midpoints, bad times. On Vulkan (lavapipe) only: four forward passes. */
+ * midpoints, bad times, odd sizes unpadded. On Vulkan (lavapipe) only:
+ * five forward passes. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,19 @@ static void padding(fk_film *f, const char *what) {
       }
   CHECK(worst < 1e-5, "%s: pad 64 differs from padding by hand by %.3g", what, worst);
   CHECK(d01 > 0 && isfinite(d01), "%s: the quarter frames differ from the midpoint", what);
+  /* pad = false at odd sizes: levels floor-halve (67 -> 33 -> 16 ...) and
+   * flows are resized to each finer level's exact size */
+  enum { OH = 67, OW = 65 };
+  static float oa[3 * OH * OW], ob[3 * OH * OW], oo[3 * OH * OW];
+  for (int i = 0; i < 3 * OH * OW; i++) {
+    oa[i] = 0.5f + 0.4f * sinf(0.37f * (float)i);
+    ob[i] = 0.5f + 0.4f * sinf(0.37f * (float)(i + 2));
+  }
+  CHECK(fk_interp_between(f, oa, ob, OH, OW, 0.5f, 0, oo, &e) == 0, "%s: 65x67 unpadded: %s", what,
+        e.msg);
+  double so = 0;
+  for (int i = 0; i < 3 * OH * OW; i++) so += oo[i];
+  CHECK(isfinite(so) && so != 0, "%s: 65x67 unpadded output finite", what);
   (void)out;
 }
 

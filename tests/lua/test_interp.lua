@@ -22,6 +22,11 @@ for _, c in ipairs { { G50, 0.5 }, { G25, 0.25 } } do
   T.check(err < 1e-3, ("tensors at t = %g: relative error %.3g"):format(c[2], err))
 end
 
+-- one midpoint is the frame at t = 0.5
+local mids = interp:midpoints(x0, x1, 1, { pad = false })
+local merr = #mids == 1 and mids[1]:rel_error(load(G50, "image")) or math.huge
+T.check(merr < 1e-3, ("midpoints(1): relative error %.3g"):format(merr))
+
 -- images in: the same frame, clamped to [0, 1]
 local function image_of(t)
   local v = t:table()[1]

@@ -16,4 +16,9 @@ if "$FUNKY" run "$TMP/load.lua" "$TMP/film-np.safetensors"; then
 else
   echo "FAIL funky loads the converted file"; fails=$((fails + 1))
 fi
+if "$FUNKY" info "$TMP/film-np.safetensors" | grep -q "^loadable: every tensor present"; then
+  echo "ok   funky info: a FILM file, loadable"
+else
+  echo "FAIL funky info on the converted file"; fails=$((fails + 1))
+fi
 exit $((fails > 0))
