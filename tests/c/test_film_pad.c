@@ -1,7 +1,7 @@
 /* fk_interp_*: pad = 64 crops back to the frame's size and gives what
  * padding by hand gives, frames under 64x64 need padding, recursive
  * midpoints, bad times, odd sizes unpadded. On Vulkan (lavapipe) only:
- * five forward passes. */
+ * five forward passes: labelled "heavy" (the main build only). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# timeline.interpolate in the renderer: FILM in-betweens written beside
+# timeline.interpolate in the renderer (labelled "heavy": FILM runs a dozen
+# times): FILM in-betweens written beside
 # linked key frames, held across a section cut and after the last frame,
 # cached like key frames, muxed at fps x factor.
 set -uo pipefail
