@@ -27,12 +27,12 @@ function funky.floats(values) end
 funky.interp = {}
 
 ---@class funky.interp_load_opts
----@field device? string "vulkan" (the best Vulkan device, the default) or "cpu" (the plain reference kernels: slow)
+---@field device? string "vulkan" or "gpu" (the best Vulkan device: the default, or FUNKY_DEVICE / --device), "cpu" (OpenBLAS and one thread per core), "lavapipe" (Mesa's CPU Vulkan driver by name) or "auto" (a real GPU if there is one, else "cpu")
 ---@field f16? boolean 16-bit storage where the device has it (arithmetic stays fp32); default true
 
 ---Opens a frame interpolator: FILM-net weights in .safetensors with the PyTorch port's tensor names (models/convert_interpolator.py makes them from film_net_fp32.pt), every tensor checked by name and shape.
 ---
----Errors: bad argument #2 field 'device' "must be \"vulkan\" or \"cpu\""; a message naming the file and the first missing or wrong tensor with the expected shape
+---Errors: bad argument #2 field 'device' "must be one of cpu, gpu, vulkan, lavapipe or auto"; a message naming the file and the first missing or wrong tensor with the expected shape
 ---@param path string the .safetensors file
 ---@param opts? funky.interp_load_opts options, all optional
 ---@return funky.Interp # the interpolator
@@ -329,12 +329,12 @@ function funky.schedule.pulse(o) end
 funky.sd = {}
 
 ---@class funky.sd_load_opts
----@field device? string "vulkan" (the best Vulkan device, the default) or "cpu" (the plain reference kernels: slow)
+---@field device? string "vulkan" or "gpu" (the best Vulkan device: the default, or FUNKY_DEVICE / --device), "cpu" (OpenBLAS and one thread per core: 5-25x lavapipe's speed), "lavapipe" (Mesa's CPU Vulkan driver by name) or "auto" (a real GPU if there is one, else "cpu")
 ---@field f16? boolean keep weights and activations in 16-bit storage where the device has it (arithmetic stays fp32); default true
 
 ---Opens a Stable Diffusion model: maps the weights and checks every tensor by name and shape; the device and networks are made on first use, so reading a model's configuration is cheap. A single .safetensors file is detected as SD 1.x (CLIP width 768) or SD 2.x (OpenCLIP 1024); anything else needs a sidecar MODEL.json beside it (diffusers configs, or {"family": "sd21"}). A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/) works too.
 ---
----Errors: bad argument #2 field 'device' "must be \"vulkan\" or \"cpu\""; a message naming the file and the first missing or wrong tensor with the expected shape ("PATH: the unet tensor 'KEY' is missing (expected shape ...)"), or what is missing from a folder; sandboxed recipe: "sandbox: a recipe may read only under its own folder ..."
+---Errors: bad argument #2 field 'device' "must be one of cpu, gpu, vulkan, lavapipe or auto"; a message naming the file and the first missing or wrong tensor with the expected shape ("PATH: the unet tensor 'KEY' is missing (expected shape ...)"), or what is missing from a folder; sandboxed recipe: "sandbox: a recipe may read only under its own folder ..."
 ---@param path string a .safetensors file or a diffusers folder
 ---@param opts? funky.sd_load_opts options, all optional
 ---@return funky.Sd # the model

@@ -55,7 +55,8 @@ static double reference_ms(const char *model, int w, int h, int reps) {
 
 int fk_cli_bench_interp(int argc, char **argv) {
   const char *model = NULL, *kind = "film";
-  int w = 512, h = 512, cpu = 0, f16 = 1, reps = 3, align = FK_INTERP_ALIGN, reference = 1;
+  fk_nn_opts o = {.kind = FK_NN_VULKAN};
+  int w = 512, h = 512, f16 = 1, reps = 3, align = FK_INTERP_ALIGN, reference = 1;
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -70,7 +71,7 @@ int fk_cli_bench_interp(int argc, char **argv) {
         return fk_cli_fail(&e);
       }
     } else if (!strcmp(a, "--device") && more) {
-      cpu = !strcmp(argv[++i], "cpu");
+      if (fk_cli_device_opts(argv[++i], &o, &e)) return fk_cli_fail(&e);
     } else if (!strcmp(a, "--f32")) {
       f16 = 0;
     } else if (!strcmp(a, "--no-pad")) {
@@ -92,7 +93,6 @@ int fk_cli_bench_interp(int argc, char **argv) {
                "is required; --kind film (RIFE is not there yet); --reps 1..100");
     return fk_cli_fail(&e);
   }
-  fk_nn_opts o = {.kind = cpu ? FK_NN_CPU : FK_NN_VULKAN};
   fk_nn *nn = NULL;
   fk_film *f = NULL;
   size_t n = (size_t)3 * (size_t)w * (size_t)h;

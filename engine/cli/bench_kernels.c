@@ -150,22 +150,27 @@ static int conv_bench(bench *b, int64_t hw, int64_t c, int naive, fk_err *e) {
 int fk_cli_bench_kernels(int argc, char **argv) {
   bench b = {.reps = 2, .scale = 1.0};
   int naive = 1;
+  fk_nn_opts o = {.kind = FK_NN_VULKAN};
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--quick"))
       b.scale = 0.5;
     else if (!strcmp(argv[i], "--no-naive"))
       naive = 0;
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+    else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+      fk_err de = {0};
+      if (fk_cli_device_opts(argv[++i], &o, &de)) return fk_cli_fail(&de);
+    } else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
       b.reps = (int)strtol(argv[++i], NULL, 10);
     else {
-      fprintf(stderr, "funky bench kernels: options --quick, --no-naive, --reps N\n");
+      fprintf(stderr, "funky bench kernels: options --quick, --no-naive, --reps N, --device "
+                      "D (" FK_NN_DEVICES ")\n");
       return 1;
     }
   }
   if (b.reps < 1) b.reps = 1;
   fk_err e = {0};
-  fk_nn_opts o = {.kind = FK_NN_VULKAN};
   if (fk_nn_open(&o, &b.nn, &e)) return fk_cli_fail(&e);
+  if (fk_nn_kind_of(b.nn) == FK_NN_CPU) naive = 0; /* the naive baselines are shaders */
   printf("funky bench kernels on %s; OpenBLAS %d threads on the CPU; best of %d runs\n\n",
          fk_nn_name(b.nn), openblas_get_num_threads(), b.reps);
   printf("| kernel (SD 1.5 shape) | ms | GFLOP/s | x OpenBLAS | OpenBLAS GFLOP/s | x naive shader "

@@ -20,6 +20,16 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (all threads): on shared cores the wall
+ * time also counts other people's work; CPU time / wall time says how many
+ * cores a stage really had. */
+static double cpu_now(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+         1e-6 * ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec);
+}
+
 /* Multiply-adds x2 of the UNet at latent h x w, batch 1. */
 static double unet_gflop(const fk_unet_config *c, int h, int w) {
   double f = 0, hw = (double)h * w;
@@ -66,7 +76,8 @@ static double unet_gflop(const fk_unet_config *c, int h, int w) {
 
 int fk_cli_bench_sd(int argc, char **argv) {
   const char *model = NULL;
-  int size = 256, steps = 2, cpu = 0, f16 = 1, vae = 1;
+  int size = 256, steps = 2, f16 = 1, vae = 1;
+  fk_nn_opts o = {.kind = FK_NN_VULKAN};
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -76,9 +87,9 @@ int fk_cli_bench_sd(int argc, char **argv) {
       size = (int)strtol(argv[++i], NULL, 10);
     else if (!strcmp(a, "--steps") && v)
       steps = (int)strtol(argv[++i], NULL, 10);
-    else if (!strcmp(a, "--device") && v && (!strcmp(v, "cpu") || !strcmp(v, "vulkan")))
-      cpu = !strcmp(argv[++i], "cpu");
-    else if (!strcmp(a, "--f32"))
+    else if (!strcmp(a, "--device") && v) {
+      if (fk_cli_device_opts(argv[++i], &o, &e)) return fk_cli_fail(&e);
+    } else if (!strcmp(a, "--f32"))
       f16 = 0;
     else if (!strcmp(a, "--no-vae"))
       vae = 0;
@@ -91,20 +102,22 @@ int fk_cli_bench_sd(int argc, char **argv) {
     fk_err_set(
         &e, FK_EUSER,
         "bench sd: --model PATH is required (funky model random --family sd15 --out "
-        "sd15.safetensors makes one); --size is a multiple of 64 up to 2048; --steps 1..100");
+        "sd15.safetensors makes one); --size is a multiple of 64 up to 2048; --steps 1..100; "
+        "--device " FK_NN_DEVICES);
     return fk_cli_fail(&e);
   }
   fk_sd_model *m;
   if (fk_sd_open(model, FK_SD_STRICT, &m, &e)) return fk_cli_fail(&e);
   const fk_sd_config *cfg = fk_sd_config_of(m);
-  fk_nn_opts o = {.kind = cpu ? FK_NN_CPU : FK_NN_VULKAN};
   fk_nn *nn = NULL;
   fk_unet *u = NULL;
   fk_tensor *x = NULL, *ctx = NULL, *out = NULL;
   int h = size / 8, rc = fk_nn_open(&o, &nn, &e);
-  double t0 = now(), load = 0, first = 0, steady = 0;
+  double t0 = now(), c0 = cpu_now(), load = 0, first = 0, steady = 0;
+  double c_load = 0, c_first = 0, c_steady = 0, c_text = 0, c_enc = 0, c_dec = 0;
   if (!rc) rc = fk_unet_load(nn, m, f16, &u, &e);
   load = now() - t0;
+  c_load = cpu_now() - c0;
   int64_t xs[4] = {2, cfg->unet.in_channels, h, h}, cs[3] = {2, 77, cfg->unet.cross_attention_dim};
   if (!rc) rc = fk_tensor_new(nn, fk_unet_dtype(u), 4, xs, &x, &e);
   if (!rc) rc = fk_tensor_new(nn, fk_unet_dtype(u), 3, cs, &ctx, &e);
@@ -120,13 +133,17 @@ int fk_cli_bench_sd(int argc, char **argv) {
   size_t unet_bytes = u ? fk_unet_bytes(u) : 0;
   for (int s = 0; s <= steps && !rc; s++) {
     t0 = now();
+    c0 = cpu_now();
     rc = fk_unet_forward(u, x, ts, ctx, &out, &e);
     fk_tensor_free(out);
     out = NULL;
-    if (s == 0)
+    if (s == 0) {
       first = now() - t0;
-    else
+      c_first = cpu_now() - c0;
+    } else {
       steady += now() - t0;
+      c_steady += cpu_now() - c0;
+    }
   }
   /* the other stages: text encoder (prompt + negative), VAE encode, decode */
   double t_text = 0, t_enc = 0, t_dec = 0;
@@ -143,8 +160,10 @@ int fk_cli_bench_sd(int argc, char **argv) {
     fk_tensor_free(out);
     out = NULL;
     t0 = now();
+    c0 = cpu_now();
     if (!rc) rc = fk_clip_text_encode(ct, ids, 2, 0, &out, &e);
     t_text = now() - t0;
+    c_text = cpu_now() - c0;
     fk_tensor_free(out);
     out = NULL;
     fk_clip_text_free(ct);
@@ -162,12 +181,16 @@ int fk_cli_bench_sd(int argc, char **argv) {
       free(px);
     }
     t0 = now();
+    c0 = cpu_now();
     if (!rc) rc = fk_vae_encode(v, img, &mean, &std, &e);
     t_enc = now() - t0;
+    c_enc = cpu_now() - c0;
     if (!rc) tiles_enc = fk_vae_last_tiles(v);
     t0 = now();
+    c0 = cpu_now();
     if (!rc) rc = fk_vae_decode(v, mean, &dec, &e);
     t_dec = now() - t0;
+    c_dec = cpu_now() - c0;
     if (!rc) tiles_dec = fk_vae_last_tiles(v);
     if (v) vae_bytes = fk_vae_bytes(v);
     fk_tensor_free(img), fk_tensor_free(mean), fk_tensor_free(std), fk_tensor_free(dec);
@@ -179,24 +202,31 @@ int fk_cli_bench_sd(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     printf("funky bench sd: %s (%s), %dx%d, %s\n\n", model, fk_sd_family_name(cfg->family), size,
            size, fk_nn_name(nn));
-    printf("| stage | seconds | GFLOP | GFLOP/s |\n|---|---|---|---|\n");
-    printf("| UNet load (%.0f MB %s) | %.2f | | |\n", (double)unet_bytes / 1e6,
-           f16 && !cpu ? "f16" : "f32", load);
-    printf("| text encoder, prompt + negative (warm) | %.2f | | |\n", t_text);
-    printf("| UNet CFG pair, first (compiles pipelines) | %.2f | %.0f | %.1f |\n", first, gf,
-           gf / first);
-    printf("| UNet CFG pair = one step, steady (mean of %d) | %.2f | %.0f | %.1f |\n", steps, per,
-           gf, gf / per);
+    /* CPU s / wall s: the cores the stage really had (shared machines) */
+    printf("| stage | seconds | CPU s | cores | GFLOP | GFLOP/s |\n|---|---|---|---|---|---|\n");
+#define CORES(c, t) ((t) > 0 ? (c) / (t) : 0.0)
+    printf("| UNet load (%.0f MB %s) | %.2f | %.2f | %.2f | | |\n", (double)unet_bytes / 1e6,
+           f16 ? "f16" : "f32", load, c_load, CORES(c_load, load));
+    printf("| text encoder, prompt + negative (warm) | %.2f | %.2f | %.2f | | |\n", t_text, c_text,
+           CORES(c_text, t_text));
+    printf("| UNet CFG pair, first (compiles pipelines) | %.2f | %.2f | %.2f | %.0f | %.1f |\n",
+           first, c_first, CORES(c_first, first), gf, gf / first);
+    printf("| UNet CFG pair = one step, steady (mean of %d) | %.2f | %.2f | %.2f | %.0f | %.1f |\n",
+           steps, per, c_steady / steps, CORES(c_steady, steady), gf, gf / per);
     if (vae) {
-      printf("| VAE encode %dx%d (%d tile%s, first run) | %.2f | | |\n", size, size, tiles_enc,
-             tiles_enc == 1 ? "" : "s", t_enc);
-      printf("| VAE decode %dx%d (%d tile%s) | %.2f | | |\n", size, size, tiles_dec,
-             tiles_dec == 1 ? "" : "s", t_dec);
+      printf("| VAE encode %dx%d (%d tile%s, first run) | %.2f | %.2f | %.2f | | |\n", size, size,
+             tiles_enc, tiles_enc == 1 ? "" : "s", t_enc, c_enc, CORES(c_enc, t_enc));
+      printf("| VAE decode %dx%d (%d tile%s) | %.2f | %.2f | %.2f | | |\n", size, size, tiles_dec,
+             tiles_dec == 1 ? "" : "s", t_dec, c_dec, CORES(c_dec, t_dec));
     }
-    printf("\npeak RSS %.0f MB; device memory for weights: UNet %.0f MB, VAE %.0f MB; device "
-           "memory peak (weights, text encoder and activations) %.0f MB\n",
-           (double)ru.ru_maxrss / 1024.0, (double)unet_bytes / 1e6, (double)vae_bytes / 1e6,
-           (double)fk_nn_device_peak(nn) / 1e6);
+#undef CORES
+    printf("\npeak RSS %.0f MB; %s memory for weights: UNet %.0f MB, VAE %.0f MB",
+           (double)ru.ru_maxrss / 1024.0, fk_nn_kind_of(nn) == FK_NN_CPU ? "host" : "device",
+           (double)unet_bytes / 1e6, (double)vae_bytes / 1e6);
+    if (fk_nn_kind_of(nn) == FK_NN_VULKAN) /* on the CPU, peak RSS says it */
+      printf("; device memory peak (weights, text encoder and activations) %.0f MB",
+             (double)fk_nn_device_peak(nn) / 1e6);
+    printf("\n");
   }
   fk_tensor_free(x);
   fk_tensor_free(ctx);

@@ -24,12 +24,12 @@ typedef struct row {
 } row;
 
 /* Median-free but warm: the first encode compiles pipelines, then reps. */
-static int measure(fk_nn_kind kind, int f16, const fk_sd_model *m, const int32_t *ids, int reps,
+static int measure(fk_nn_opts o, int f16, const fk_sd_model *m, const int32_t *ids, int reps,
                    row *r, char *name, size_t name_n, fk_err *e) {
-  fk_nn_opts o = {.kind = kind};
   fk_nn *nn;
   if (fk_nn_open(&o, &nn, e)) return e->code;
-  snprintf(name, name_n, "%s%s", fk_nn_name(nn), kind == FK_NN_VULKAN && f16 ? " (f16)" : "");
+  snprintf(name, name_n, "%s%s", fk_nn_name(nn),
+           fk_nn_kind_of(nn) == FK_NN_VULKAN && f16 ? " (f16)" : "");
   fk_clip_text *c = NULL;
   double t0 = now();
   int rc = fk_clip_text_load(nn, m, f16, &c, e);
@@ -54,7 +54,8 @@ static int measure(fk_nn_kind kind, int f16, const fk_sd_model *m, const int32_t
 
 int fk_cli_bench_text(int argc, char **argv) {
   const char *model = NULL;
-  int reps = 5, reference = 1, f16 = 1, cpu = 0;
+  int reps = 5, reference = 1, f16 = 1;
+  fk_nn_opts dev_opts = {.kind = FK_NN_VULKAN}, ref_opts = {.kind = FK_NN_CPU, .reference = 1};
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     if (!strcmp(argv[i], "--model") && i + 1 < argc)
@@ -65,9 +66,9 @@ int fk_cli_bench_text(int argc, char **argv) {
       reference = 0;
     else if (!strcmp(argv[i], "--f32"))
       f16 = 0;
-    else if (!strcmp(argv[i], "--device") && i + 1 < argc && !strcmp(argv[i + 1], "cpu"))
-      cpu = 1, i++;
-    else {
+    else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
+      if (fk_cli_device_opts(argv[++i], &dev_opts, &e)) return fk_cli_fail(&e);
+    } else {
       fk_err_set(&e, FK_EUSER, "bench text: unknown option '%s'; see funky --help", argv[i]);
       return fk_cli_fail(&e);
     }
@@ -93,10 +94,8 @@ int fk_cli_bench_text(int argc, char **argv) {
   fk_tok_close(tok);
   row dev = {0}, ref = {0};
   char dev_name[400] = "", ref_name[400] = "";
-  int rc = measure(cpu ? FK_NN_CPU : FK_NN_VULKAN, f16, m, ids, reps, &dev, dev_name,
-                   sizeof dev_name, &e);
-  if (!rc && reference && !cpu)
-    rc = measure(FK_NN_CPU, 0, m, ids, 1, &ref, ref_name, sizeof ref_name, &e);
+  int rc = measure(dev_opts, f16, m, ids, reps, &dev, dev_name, sizeof dev_name, &e);
+  if (!rc && reference) rc = measure(ref_opts, 0, m, ids, 1, &ref, ref_name, sizeof ref_name, &e);
   if (rc) {
     fk_sd_close(m);
     return fk_cli_fail(&e);

@@ -43,6 +43,8 @@ int fk_cli_render(int argc, char **argv) {
         o.max_instructions = v;
       else
         o.max_memory = (size_t)(v * 1048576.0);
+    } else if (!strcmp(a, "--device") && has_value) {
+      if (fk_cli_device(argv[++i], &e)) break;
     } else if (!strcmp(a, "--allow") && has_value) {
       allow[o.n_allow++] = argv[++i];
     } else if (a[0] == '-' && a[1]) {

@@ -1,9 +1,11 @@
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "lua/fk_lua.h"
+#include "nn/backend.h"
 
 static const char USAGE[] =
     "usage: funky <command> [options]\n"
@@ -11,7 +13,7 @@ static const char USAGE[] =
     "commands:\n"
     "  render RECIPE.lua [--set key=value]... [--out DIR] [--frames A:B] [--no-video] [--quiet]\n"
     "         [--trust] [--allow DIR]... [--max-instructions N] [--max-memory MB]\n"
-    "         [--shard i/n|auto] [--assemble]\n"
+    "         [--shard i/n|auto] [--assemble] [--device D]\n"
     "      render a recipe: frames to DIR/frames/NNNNNN.png (default DIR: out/<recipe>),\n"
     "      then DIR/<recipe>.mp4 with the song (needs ffmpeg). A:B is a frame range\n"
     "      from 0, B excluded; either end may be left out.\n"
@@ -38,13 +40,14 @@ static const char USAGE[] =
     "  recipe info RECIPE.lua [--trust]\n"
     "      the recipe's name, version, author, licence, description and parameters\n"
     "      (type, default, allowed values) for --set\n"
-    "  run FILE.lua [args...]\n"
+    "  run [--device D] FILE.lua [args...]\n"
     "      run a Lua file with the funky modules (require \"funky\"); args in `arg` and `...`\n"
     "  info --gpu\n"
-    "      the Vulkan device the engine picks (FUNKY_VK_DEVICE=index|name overrides) and\n"
-    "      its capability table. FUNKY_VK_NO_FP16=1 keeps every tensor fp32;\n"
+    "      the CPU backend (threads; FUNKY_THREADS=N) and the Vulkan device the engine\n"
+    "      picks (FUNKY_VK_DEVICE=index|name overrides) with its capability table.\n"
+    "      FUNKY_VK_NO_FP16=1 keeps every tensor fp32;\n"
     "      FUNKY_VK_MEMORY_LIMIT=MiB caps device memory as a smaller GPU would;\n"
-    "      FUNKY_PROFILE=1 prints GPU time per kernel at the end\n"
+    "      FUNKY_PROFILE=1 prints GPU (or CPU) time per kernel at the end\n"
     "  info MODEL\n"
     "      a model folder or .safetensors checkpoint (Stable Diffusion or FILM): layout,\n"
     "      family, configuration, dtypes, parameters per part, missing/wrong/unexpected\n"
@@ -54,23 +57,26 @@ static const char USAGE[] =
     "      a single-file checkpoint, any other a diffusers folder\n"
     "  bench audio [--frames N] [--size WxH] [--no-reference]\n"
     "      frames/s of spectra + noise field + blur, against the seed's numpy/PIL way\n"
-    "  bench kernels [--quick] [--no-naive] [--reps N]\n"
-    "      Vulkan kernels at SD 1.5's shapes against OpenBLAS and naive shaders\n"
-    "  bench text --model M [--device cpu] [--f32] [--reps N] [--no-reference]\n"
+    "  bench kernels [--quick] [--no-naive] [--reps N] [--device D]\n"
+    "      kernels at SD 1.5's shapes against OpenBLAS and naive shaders\n"
+    "  bench text --model M [--device D] [--f32] [--reps N] [--no-reference]\n"
     "      CLIP text encoder time per prompt, against the plain C reference backend\n"
-    "  bench sd --model M [--size 256] [--steps N] [--device cpu] [--f32]\n"
+    "  bench sd --model M [--size 256] [--steps N] [--device D] [--f32]\n"
     "      UNet time per denoising step (a CFG pair) with GFLOP/s and peak memory\n"
-    "  bench interp --model M [--size WxH] [--device cpu] [--f32] [--no-pad] [--reps N]\n"
+    "  bench interp --model M [--size WxH] [--device D] [--f32] [--no-pad] [--reps N]\n"
     "               [--no-reference]\n"
     "      FILM time per in-between frame (default 512x512, padded to 64) with GFLOP/s,\n"
     "      against the same network in torch on the CPU (tests/reference/film_ref.py)\n"
+    "  --device D: cpu (OpenBLAS + threads; FUNKY_THREADS=N), gpu or vulkan (Vulkan's pick),\n"
+    "      lavapipe (Mesa's CPU Vulkan), auto (a real GPU if present, else cpu)\n"
     "\n"
     "  --help     this text\n"
     "  --version  the engine version\n"
     "\n"
     "environment: FUNKY_LUA_DEV=1 loads lua/funky/*.lua from the source tree instead of\n"
     "the copy built into the binary; FUNKY_FFMPEG names the ffmpeg to run;\n"
-    "FUNKY_TRACEBACK=1 prints the Lua traceback after an error message.\n"
+    "FUNKY_TRACEBACK=1 prints the Lua traceback after an error message;\n"
+    "FUNKY_DEVICE=D is the device of funky.sd.load when a script names none.\n"
     "exit status: 0 ok, 1 bad input (the message says how to fix it), 2 internal error.\n";
 
 int fk_cli_fail(const fk_err *e) {
@@ -85,6 +91,20 @@ int fk_cli_fail(const fk_err *e) {
   return e->code == FK_EINTERNAL ? 2 : 1;
 }
 
+int fk_cli_device_opts(const char *name, fk_nn_opts *o, fk_err *e) {
+  if (fk_nn_parse_device(name, o))
+    return fk_err_set(e, FK_EUSER, "--device '%s': use " FK_NN_DEVICES, name);
+  return FK_OK;
+}
+
+int fk_cli_device(const char *name, fk_err *e) {
+  fk_nn_opts o = {0};
+  if (fk_cli_device_opts(name, &o, e)) return e->code;
+  if (setenv("FUNKY_DEVICE", name, 1))
+    return fk_err_set(e, FK_EINTERNAL, "cannot set FUNKY_DEVICE for --device");
+  return FK_OK;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fputs(USAGE, stderr);
@@ -92,6 +112,9 @@ int main(int argc, char **argv) {
   }
   const char *cmd = argv[1];
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    /* The text is over a pipe buffer (4 KiB): a reader that stops at its
+     * first match (grep -q) must not turn the rest into a SIGPIPE death. */
+    signal(SIGPIPE, SIG_IGN);
     fputs(USAGE, stdout);
     return 0;
   }

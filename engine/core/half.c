@@ -45,9 +45,31 @@ uint16_t fk_half_from_float(float f) {
   return (uint16_t)(sign | h);
 }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+/* The CPU's F16C conversion (exact, like the loop below, about 10x as
+ * fast): model loading and the CPU backend widen hundreds of millions. */
+__attribute__((target("avx,f16c"))) static void to_float_f16c(const uint16_t *in, float *out,
+                                                              size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(in + i))));
+  for (; i < n; i++) out[i] = fk_half_to_float(in[i]);
+}
+
+void fk_half_to_float_n(const uint16_t *in, float *out, size_t n) {
+  if (__builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c")) {
+    to_float_f16c(in, out, n);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) out[i] = fk_half_to_float(in[i]);
+}
+#else
 void fk_half_to_float_n(const uint16_t *in, float *out, size_t n) {
   for (size_t i = 0; i < n; i++) out[i] = fk_half_to_float(in[i]);
 }
+#endif
 
 void fk_half_from_float_n(const float *in, uint16_t *out, size_t n) {
   for (size_t i = 0; i < n; i++) out[i] = fk_half_from_float(in[i]);

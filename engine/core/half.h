@@ -8,6 +8,7 @@
 
 float fk_half_to_float(uint16_t h);
 uint16_t fk_half_from_float(float f);
+/* F16C where the CPU has it. */
 void fk_half_to_float_n(const uint16_t *in, float *out, size_t n);
 void fk_half_from_float_n(const float *in, uint16_t *out, size_t n);
 

@@ -38,22 +38,24 @@ static int interp_gc(lua_State *L) {
  * by name and shape.
  * @param path string the .safetensors file
  * @param opts? table options, all optional
- * @field device? string "vulkan" (the best Vulkan device, the default) or "cpu" (the plain
- *   reference kernels: slow)
+ * @field device? string "vulkan" or "gpu" (the best Vulkan device: the default, or
+ *   FUNKY_DEVICE / --device), "cpu" (OpenBLAS and one thread per core), "lavapipe" (Mesa's
+ *   CPU Vulkan driver by name) or "auto" (a real GPU if there is one, else "cpu")
  * @field f16? boolean 16-bit storage where the device has it (arithmetic stays fp32); default true
  * @return interp the interpolator
- * @error bad argument #2 field 'device' "must be \"vulkan\" or \"cpu\""
+ * @error bad argument #2 field 'device' "must be one of cpu, gpu, vulkan, lavapipe or auto"
  * @error a message naming the file and the first missing or wrong tensor with the expected shape
  */
-/* funky.interp.load(path [, {device = "vulkan"|"cpu", f16 = bool}]) */
 static int interp_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   fk_lua_check_path(L, path, 0);
   if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TTABLE);
   int t = lua_istable(L, 2) ? 2 : 0;
-  const char *dev = fk_lua_str_field(L, t, 2, "device", "vulkan");
-  if (strcmp(dev, "vulkan") && strcmp(dev, "cpu"))
-    fk_lua_field_error(L, 2, "device", "must be \"vulkan\" or \"cpu\"");
+  const char *env = getenv("FUNKY_DEVICE"); /* funky render/run --device */
+  const char *dev = fk_lua_str_field(L, t, 2, "device", env && *env ? env : "vulkan");
+  fk_nn_opts o = {0};
+  if (fk_nn_parse_device(dev, &o))
+    fk_lua_field_error(L, 2, "device", "must be one of " FK_NN_DEVICES);
   int f16 = 1;
   if (t) {
     lua_getfield(L, t, "f16");
@@ -63,7 +65,6 @@ static int interp_load(lua_State *L) {
   fk_lua_interp *s = lua_newuserdata(L, sizeof *s);
   memset(s, 0, sizeof *s);
   luaL_setmetatable(L, FK_LUA_INTERP);
-  fk_nn_opts o = {.kind = strcmp(dev, "cpu") ? FK_NN_VULKAN : FK_NN_CPU};
   fk_err e = {0};
   if (fk_nn_open(&o, &s->nn, &e) || fk_film_load(s->nn, path, f16, &s->film, &e))
     return fk_lua_raise(L, &e);

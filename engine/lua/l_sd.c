@@ -19,7 +19,8 @@ typedef struct fk_lua_sd {
   fk_clip_text *text;
   fk_unet *unet;
   fk_vae *vae;
-  int f16, cpu;
+  int f16;
+  fk_nn_opts dev; /* where the networks run (device = ...) */
 } fk_lua_sd;
 
 static fk_lua_sd *check_sd(lua_State *L, int idx) {
@@ -52,14 +53,12 @@ static fk_tok *tokenizer(lua_State *L, fk_lua_sd *s) {
 static fk_clip_text *text_encoder(lua_State *L, fk_lua_sd *s) {
   fk_err e = {0};
   if (!s->nn) {
-    fk_nn_opts o = {.kind = s->cpu ? FK_NN_CPU : FK_NN_VULKAN};
-    if (fk_nn_open(&o, &s->nn, &e)) fk_lua_raise(L, &e);
+    if (fk_nn_open(&s->dev, &s->nn, &e)) fk_lua_raise(L, &e);
   }
   if (!s->text && fk_clip_text_load(s->nn, s->m, s->f16, &s->text, &e)) fk_lua_raise(L, &e);
   return s->text;
 }
 
-/* funky.sd.load(path [, {device = "vulkan"|"cpu", f16 = bool}]) */
 /*** funky.sd.load(path [, opts])
  * Opens a Stable Diffusion model: maps the weights and checks every tensor by name and shape;
  * the device and networks are made on first use, so reading a model's configuration is cheap.
@@ -68,12 +67,14 @@ static fk_clip_text *text_encoder(lua_State *L, fk_lua_sd *s) {
  * A diffusers folder (model_index.json, unet/, vae/, text_encoder/, tokenizer/) works too.
  * @param path string a .safetensors file or a diffusers folder
  * @param opts? table options, all optional
- * @field device? string "vulkan" (the best Vulkan device, the default) or "cpu" (the plain
- *   reference kernels: slow)
+ * @field device? string "vulkan" or "gpu" (the best Vulkan device: the default, or
+ *   FUNKY_DEVICE / --device), "cpu" (OpenBLAS and one thread per core: 5-25x lavapipe's
+ *   speed), "lavapipe" (Mesa's CPU Vulkan driver by name) or "auto" (a real GPU if there
+ *   is one, else "cpu")
  * @field f16? boolean keep weights and activations in 16-bit storage where the device has it
  *   (arithmetic stays fp32); default true
  * @return sd the model
- * @error bad argument #2 field 'device' "must be \"vulkan\" or \"cpu\""
+ * @error bad argument #2 field 'device' "must be one of cpu, gpu, vulkan, lavapipe or auto"
  * @error a message naming the file and the first missing or wrong tensor with the expected
  *   shape ("PATH: the unet tensor 'KEY' is missing (expected shape ...)"), or what is missing
  *   from a folder
@@ -83,9 +84,11 @@ static int sd_load(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   fk_lua_check_path(L, path, 0);
   int t = lua_istable(L, 2) ? 2 : 0;
-  const char *dev = fk_lua_str_field(L, t, 2, "device", "vulkan");
-  if (strcmp(dev, "vulkan") && strcmp(dev, "cpu"))
-    fk_lua_field_error(L, 2, "device", "must be \"vulkan\" or \"cpu\"");
+  const char *env = getenv("FUNKY_DEVICE"); /* funky render/run --device */
+  const char *dev = fk_lua_str_field(L, t, 2, "device", env && *env ? env : "vulkan");
+  fk_nn_opts dev_opts = {0};
+  if (fk_nn_parse_device(dev, &dev_opts))
+    fk_lua_field_error(L, 2, "device", "must be one of " FK_NN_DEVICES);
   int f16 = 1;
   if (t) {
     lua_getfield(L, t, "f16");
@@ -96,7 +99,7 @@ static int sd_load(lua_State *L) {
   memset(s, 0, sizeof *s);
   luaL_setmetatable(L, FK_LUA_SD);
   s->f16 = f16;
-  s->cpu = !strcmp(dev, "cpu");
+  s->dev = dev_opts;
   fk_err e = {0};
   if (fk_sd_open(path, FK_SD_STRICT, &s->m, &e)) return fk_lua_raise(L, &e);
   return 1;

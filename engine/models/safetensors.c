@@ -780,6 +780,17 @@ void fk_st_close(fk_st_file *f) {
   free(f);
 }
 
+void fk_st_release(const fk_st_file *f, const fk_st_tensor *t) {
+  if (!f || !t || !f->mapped) return;
+  const unsigned char *p = t->data;
+  if (p < f->base || p + t->nbytes > f->base + f->len) return;
+  /* only whole pages inside the tensor: its neighbours may still be needed */
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = ((uintptr_t)p + page - 1) / page * page,
+            hi = ((uintptr_t)p + t->nbytes) / page * page;
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* ---- access -------------------------------------------------------------- */
 
 const char *fk_st_name(const fk_st_file *f) {

@@ -51,6 +51,10 @@ int fk_st_open(const char *path, fk_st_file **out, fk_err *e);
 int fk_st_parse_memory(const void *buf, size_t len, const char *name, fk_st_file **out, fk_err *e);
 /* Frees everything and unmaps; NULL is fine. */
 void fk_st_close(fk_st_file *f);
+/* Drops t's pages from this process's resident memory when f is a mapped
+ * file (they come back from the page cache if read again): weights copied
+ * onto a backend need not stay resident twice. No-op for buffers. */
+void fk_st_release(const fk_st_file *f, const fk_st_tensor *t);
 
 const char *fk_st_name(const fk_st_file *f);
 size_t fk_st_count(const fk_st_file *f);

@@ -468,6 +468,10 @@ int fk_sd_weight_get(const fk_sd_model *m, fk_sd_part p, const char *name, const
                     m->path, fk_sd_part_name(p), name);
 }
 
+void fk_sd_weight_release(const fk_sd_model *m, fk_sd_part part, const fk_sd_weight *w) {
+  if (part >= 0 && part < FK_PART_N) fk_st_release(m->file[part], w->t);
+}
+
 int fk_sd_weight_f32(const fk_sd_weight *w, float *dst, fk_err *e) {
   const fk_st_tensor *t = w->t;
   if (!t) return fk_err_set(e, FK_EINTERNAL, "weight '%s' is missing", w->spec.name);
@@ -477,13 +481,15 @@ int fk_sd_weight_f32(const fk_sd_weight *w, float *dst, fk_err *e) {
   const unsigned char *src = (const unsigned char *)t->data + (size_t)w->spec.slice * n * es;
   switch (t->dtype) {
   case FK_ST_F32: memcpy(dst, src, n * 4); break;
-  case FK_ST_F16:
-    for (size_t i = 0; i < n; i++) {
-      uint16_t h;
-      memcpy(&h, src + 2 * i, 2);
-      dst[i] = fk_half_to_float(h);
+  case FK_ST_F16: { /* through an aligned block: the file's data may be at an odd offset */
+    uint16_t blk[4096];
+    for (size_t i = 0; i < n; i += 4096) {
+      size_t m = n - i < 4096 ? n - i : 4096;
+      memcpy(blk, src + 2 * i, 2 * m);
+      fk_half_to_float_n(blk, dst + i, m);
     }
     break;
+  }
   case FK_ST_BF16:
     for (size_t i = 0; i < n; i++) {
       uint16_t h;

@@ -45,6 +45,8 @@ const fk_sd_weight *fk_sd_weight_at(const fk_sd_model *m, fk_sd_part p, size_t i
 int fk_sd_weight_get(const fk_sd_model *m, fk_sd_part p, const char *name, const fk_sd_weight **out,
                      fk_err *e);
 /* Its values as float32 (n = numel of the spec's shape). */
+/* Drops the file pages of a weight already copied out (fk_st_release). */
+void fk_sd_weight_release(const fk_sd_model *m, fk_sd_part part, const fk_sd_weight *w);
 int fk_sd_weight_f32(const fk_sd_weight *w, float *dst, fk_err *e);
 
 /* Tensors in the files that no part uses, excluding known harmless extras

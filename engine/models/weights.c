@@ -45,7 +45,9 @@ static int get(fk_weights *w, fk_tensor **out, int ndim, const int64_t *shape, i
     *out = NULL;
     return e->code;
   }
-  w->bytes += n * ((*out)->dtype == FK_NN_F16 ? 2 : 4);
+  /* the backend has its copy: the file's pages need not stay resident */
+  fk_sd_weight_release(w->m, w->part, sw);
+  w->bytes += n * ((*out)->dtype == FK_NN_F16 || !(*out)->host ? 2 : 4);
   return FK_OK;
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/half.h"
 #include "image/image.h"
+#include "nn/cpu_internal.h"
 #include "nn/nn_internal.h"
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
@@ -13,13 +14,38 @@ int fk_nn_open(const fk_nn_opts *o, fk_nn **out, fk_err *e) {
   fk_nn *nn = fk_zalloc(1, sizeof *nn);
   if (!nn) return fk_err_oom(e, "a compute backend", sizeof *nn);
   nn->kind = o ? o->kind : FK_NN_CPU;
+  if (nn->kind == FK_NN_AUTO) {
+    /* Vulkan's own pick prefers GPUs: when it picks a CPU device (lavapipe)
+     * or finds none, the CPU backend is the faster way (ANCHORS.md). */
+    fk_vk_opts vo = {.validation = o->validation, .device = o->device};
+    fk_err ve = {0};
+    if (!fk_vk_create(&nn->vk, &vo, &ve) && nn->vk->caps.type != VK_PHYSICAL_DEVICE_TYPE_CPU) {
+      nn->kind = FK_NN_VULKAN;
+    } else {
+      fk_vk_destroy(nn->vk);
+      nn->vk = NULL;
+      nn->kind = FK_NN_CPU;
+    }
+  }
   if (nn->kind == FK_NN_CPU) {
-    snprintf(nn->name, sizeof nn->name, "cpu (reference kernels)");
+    nn->reference = o && o->reference;
+    if (nn->reference) {
+      snprintf(nn->name, sizeof nn->name, "cpu (reference kernels)");
+    } else {
+      int rc =
+          fk_cpu_new(o ? o->threads : 0, o ? o->tile_floats : 0, o ? o->profile : 0, &nn->cpu, e);
+      if (rc) {
+        free(nn);
+        return rc;
+      }
+      snprintf(nn->name, sizeof nn->name, "cpu (%d threads, OpenBLAS sgemm)",
+               fk_cpu_pool_threads(nn->cpu->pool));
+    }
     *out = nn;
     return FK_OK;
   }
   fk_vk_opts vo = {.validation = o->validation, .device = o->device};
-  int rc = fk_vk_create(&nn->vk, &vo, e);
+  int rc = nn->vk ? FK_OK : fk_vk_create(&nn->vk, &vo, e);
   if (!rc) rc = fk_vk_pipes_new(nn->vk, &nn->pipes, e);
   if (!rc) rc = fk_vk_allocator_new(nn->vk, &nn->alloc, e);
   if (!rc) {
@@ -53,6 +79,7 @@ int fk_nn_sync(fk_nn *nn, fk_err *e) {
 
 void fk_nn_close(fk_nn *nn) {
   if (!nn) return;
+  fk_cpu_free(nn->cpu);
   if (nn->vk) {
     fk_err e;
     fk_nn_sync(nn, &e);
@@ -67,6 +94,22 @@ void fk_nn_close(fk_nn *nn) {
   free(nn);
 }
 
+int fk_nn_parse_device(const char *name, fk_nn_opts *o) {
+  if (!strcmp(name, "cpu")) {
+    o->kind = FK_NN_CPU;
+  } else if (!strcmp(name, "gpu") || !strcmp(name, "vulkan")) {
+    o->kind = FK_NN_VULKAN;
+  } else if (!strcmp(name, "lavapipe")) {
+    o->kind = FK_NN_VULKAN;
+    o->device = "llvmpipe"; /* lavapipe's device name */
+  } else if (!strcmp(name, "auto")) {
+    o->kind = FK_NN_AUTO;
+  } else {
+    return -1;
+  }
+  return 0;
+}
+
 double fk_nn_profile_ms(const fk_nn *nn, const char *kernel) {
   return nn->prof ? fk_vk_profile_ms(nn->prof, kernel) : 0.0;
 }
@@ -76,6 +119,10 @@ fk_nn_kind fk_nn_kind_of(const fk_nn *nn) {
 }
 const char *fk_nn_name(const fk_nn *nn) {
   return nn->name;
+}
+int fk_nn_threads(const fk_nn *nn) {
+  if (nn->kind != FK_NN_CPU) return 0;
+  return nn->cpu ? fk_cpu_pool_threads(nn->cpu->pool) : 1;
 }
 size_t fk_nn_device_used(const fk_nn *nn) {
   return nn->alloc ? (size_t)fk_vk_allocator_used(nn->alloc) : 0;
@@ -100,11 +147,26 @@ int fk_nn_vk_scratch(fk_nn *nn, size_t bytes, int host, fk_vk_buffer **out, fk_e
   return FK_OK;
 }
 
+/* CPU tensor elements: through the fast backend's buffer cache. */
+static float *cpu_host_alloc(fk_nn *nn, size_t numel) {
+  return nn->cpu ? fk_cpu_alloc(nn->cpu, numel * sizeof(float)) : fk_alloc(numel, sizeof(float));
+}
+
+static void cpu_host_free(fk_nn *nn, void *p, size_t numel) {
+  if (nn->cpu)
+    fk_cpu_release(nn->cpu, p, numel * sizeof(float));
+  else
+    free(p);
+}
+
 int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_tensor **out,
                   fk_err *e) {
   *out = NULL;
   /* fp16 storage only where the device has it (and FUNKY_VK_NO_FP16 is
-   * not set); elsewhere an F16 tensor is stored, and reported, as F32. */
+   * not set); elsewhere an F16 tensor is stored, and reported, as F32.
+   * The fast CPU backend keeps a large one (a weight) as fp16 when its
+   * values survive the round trip exactly (see fk_tensor_write). */
+  int asked_f16 = dt == FK_NN_F16;
   if (dt == FK_NN_F16 && !(nn->kind == FK_NN_VULKAN && nn->vk->caps.fp16_enabled)) dt = FK_NN_F32;
   if (ndim < 1 || ndim > FK_NN_MAX_DIMS)
     return fk_err_set(e, FK_EINTERNAL, "tensors have 1..%d dimensions, not %d", FK_NN_MAX_DIMS,
@@ -124,9 +186,11 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
   t->ndim = ndim;
   memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
   t->numel = numel;
+  t->f16_ok = asked_f16 && nn->kind == FK_NN_CPU && !nn->reference && numel >= 16384;
   if (nn->kind == FK_NN_CPU) {
-    t->host = fk_alloc(numel, sizeof(float));
-    if (!t->host) {
+    /* a possible fp16 weight gets its storage when written */
+    t->host = t->f16_ok ? NULL : cpu_host_alloc(nn, numel);
+    if (!t->host && !t->f16_ok) {
       free(t);
       return fk_err_oom(e, "tensor data", numel * sizeof(float));
     }
@@ -148,7 +212,9 @@ int fk_tensor_new(fk_nn *nn, fk_nn_dtype dt, int ndim, const int64_t *shape, fk_
 void fk_tensor_free(fk_tensor *t) {
   if (!t) return;
   fk_nn *nn = t->nn;
-  if (t->impl) {
+  if (t->impl && nn->kind == FK_NN_CPU) {
+    free(t->impl); /* the fp16 copy */
+  } else if (t->impl) {
     /* An op recorded but not yet run may still use the buffer. */
     if (nn->pending && nn->n_deferred < FK_NN_MAX_DEFERRED) {
       nn->deferred[nn->n_deferred++] = t->impl;
@@ -159,7 +225,10 @@ void fk_tensor_free(fk_tensor *t) {
       free(t->impl);
     }
   }
-  free(t->host);
+  if (nn->kind == FK_NN_CPU)
+    cpu_host_free(nn, t->host, t->numel);
+  else
+    free(t->host);
   free(t);
 }
 
@@ -173,11 +242,42 @@ int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e) {
   return FK_OK;
 }
 
-int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
-  if (t->host) {
-    memcpy(t->host, src, t->numel * sizeof(float));
-    return FK_OK;
+/* CPU: the tensor's float32 elements, widening an fp16 copy back for
+ * good (a weight used where no kernel reads fp16: a bias, a norm's gamma).
+ * Storage changes; the values do not, so the tensor stays logically const. */
+static int cpu_f32(const fk_tensor *ct, fk_err *e) {
+  fk_tensor *t = (fk_tensor *)ct;
+  if (!t || t->host) return FK_OK;
+  float *f = cpu_host_alloc(t->nn, t->numel);
+  if (!f) return fk_err_oom(e, "tensor data", t->numel * sizeof *f);
+  if (t->impl) fk_cpu_widen(t->impl, f, t->numel);
+  free(t->impl);
+  t->impl = NULL;
+  t->host = f;
+  return FK_OK;
+}
+
+/* CPU: a weight-sized tensor made as F16 is kept as fp16 when that loses
+ * nothing (the weights of an fp16 checkpoint): half the memory, and the
+ * matmul and conv kernels widen it a panel at a time. */
+static int cpu_write(fk_tensor *t, const float *src, fk_err *e) {
+  if (t->f16_ok) {
+    uint16_t *h = t->impl ? t->impl : fk_alloc(t->numel, sizeof *h);
+    if (h && fk_cpu_narrow_exact(src, h, t->numel)) {
+      cpu_host_free(t->nn, t->host, t->numel);
+      t->host = NULL;
+      t->impl = h;
+      return FK_OK;
+    }
+    if (h && h != t->impl) free(h);
   }
+  if (cpu_f32(t, e)) return e->code;
+  memcpy(t->host, src, t->numel * sizeof(float));
+  return FK_OK;
+}
+
+int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
+  if (t->nn->kind == FK_NN_CPU) return cpu_write(t, src, e);
   /* Ops recorded earlier may read this tensor: run them first. */
   if (fk_nn_sync(t->nn, e)) return e->code;
   if (t->dtype == FK_NN_F16) {
@@ -193,6 +293,15 @@ int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e) {
 
 int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e) {
   if (t->host) {
+    memcpy(dst, t->host, t->numel * sizeof(float));
+    return FK_OK;
+  }
+  if (t->nn->kind == FK_NN_CPU) {
+    if (t->impl) {
+      fk_cpu_widen(t->impl, dst, t->numel);
+      return FK_OK;
+    }
+    if (cpu_f32(t, e)) return e->code; /* never written: whatever it holds */
     memcpy(dst, t->host, t->numel * sizeof(float));
     return FK_OK;
   }
@@ -235,7 +344,14 @@ int fk_nn_unary_op(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, 
                    float beta, fk_err *e) {
   if (check_pair("unary op", x, y, e)) return e->code;
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_unary(op, x->host, y->host, x->numel, alpha, beta);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_unary(op, x->host, y->host, x->numel, alpha, beta);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_unary(nn->cpu->pool, op, x->host, y->host, x->numel, alpha, beta);
+      fk_cpu_prof_end(nn->cpu, "unary", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_unary(nn, op, x, y, alpha, beta, e);
@@ -263,7 +379,14 @@ int fk_nn_binary_op(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_ten
     stride *= bd;
   }
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_binary(op, a->host, b->host, y->host, FK_NN_MAX_DIMS, shape, bst);
+    if (cpu_f32(a, e) || cpu_f32(b, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_binary(op, a->host, b->host, y->host, FK_NN_MAX_DIMS, shape, bst);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_binary(nn->cpu->pool, op, a->host, b->host, y->host, shape, bst);
+      fk_cpu_prof_end(nn->cpu, "binary", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_binary(nn, op, a, b, y, bst, e);
@@ -306,6 +429,16 @@ int fk_nn_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, const fk_ten
                 .sc = m * n,
                 .trans_b = trans_b};
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(a, e) || cpu_f32(bias, e) || cpu_f32(c, e)) return e->code;
+    if (!nn->reference) /* b may stay fp16: widened per panel */
+    {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      int rc = fk_cpu_matmul(nn->cpu, &g, a->host, (fk_cpu_mat){b->host, b->host ? NULL : b->impl},
+                             bias ? bias->host : NULL, c->host, e);
+      fk_cpu_prof_end(nn->cpu, "matmul", t0);
+      return rc;
+    }
+    if (cpu_f32(b, e)) return e->code;
     fk_nn_cpu_matmul(&g, a->host, b->host, bias ? bias->host : NULL, c->host);
     return FK_OK;
   }
@@ -342,6 +475,16 @@ int fk_nn_conv2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, const fk_ten
   g.oh = (uint32_t)oh;
   g.ow = (uint32_t)ow;
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(bias, e) || cpu_f32(y, e)) return e->code;
+    if (!nn->reference) /* w may stay fp16: widened per panel */
+    {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      int rc = fk_cpu_conv2d(nn->cpu, &g, x->host, (fk_cpu_mat){w->host, w->host ? NULL : w->impl},
+                             bias ? bias->host : NULL, y->host, e);
+      fk_cpu_prof_end(nn->cpu, "conv2d", t0);
+      return rc;
+    }
+    if (cpu_f32(w, e)) return e->code;
     fk_nn_cpu_conv2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
     return FK_OK;
   }
@@ -373,6 +516,7 @@ int fk_nn_conv_transpose2d(fk_nn *nn, const fk_tensor *x, const fk_tensor *w, co
   g.oh = (uint32_t)oh;
   g.ow = (uint32_t)ow;
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(w, e) || cpu_f32(bias, e) || cpu_f32(y, e)) return e->code;
     fk_nn_cpu_conv_transpose2d(&g, x->host, w->host, bias ? bias->host : NULL, y->host);
     return FK_OK;
   }
@@ -390,8 +534,16 @@ int fk_nn_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
   if (gamma->numel != c || beta->numel != c)
     return fk_err_set(e, FK_EINTERNAL, "group norm: gamma/beta need %zu values", c);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_group_norm(x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c, hw,
-                         (size_t)groups, eps, silu);
+    if (cpu_f32(x, e) || cpu_f32(gamma, e) || cpu_f32(beta, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_group_norm(x->host, gamma->host, beta->host, y->host, (size_t)x->shape[0], c, hw,
+                           (size_t)groups, eps, silu);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_group_norm(nn->cpu->pool, x->host, gamma->host, beta->host, y->host,
+                        (size_t)x->shape[0], c, hw, (size_t)groups, eps, silu);
+      fk_cpu_prof_end(nn->cpu, "group_norm", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_group_norm(nn, x, gamma, beta, y, groups, eps, silu, e);
@@ -406,7 +558,15 @@ int fk_nn_layer_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma, cons
   if (gamma->numel != d || beta->numel != d)
     return fk_err_set(e, FK_EINTERNAL, "layer norm: gamma/beta need %zu values", d);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_layer_norm(x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
+    if (cpu_f32(x, e) || cpu_f32(gamma, e) || cpu_f32(beta, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_layer_norm(x->host, gamma->host, beta->host, y->host, x->numel / d, d, eps);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_layer_norm(nn->cpu->pool, x->host, gamma->host, beta->host, y->host, x->numel / d, d,
+                        eps);
+      fk_cpu_prof_end(nn->cpu, "layer_norm", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_rows(nn, "layernorm", x, gamma, beta, y, eps, e);
@@ -416,7 +576,14 @@ int fk_nn_softmax(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
   if (check_pair("softmax", x, y, e)) return e->code;
   size_t d = (size_t)x->shape[x->ndim - 1];
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_softmax(x->host, y->host, x->numel / d, d);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_softmax(x->host, y->host, x->numel / d, d);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_softmax(nn->cpu->pool, x->host, y->host, x->numel / d, d);
+      fk_cpu_prof_end(nn->cpu, "softmax", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_rows(nn, "softmax", x, NULL, NULL, y, 0, e);
@@ -435,6 +602,15 @@ int fk_nn_attention(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, const fk_
     return fk_err_set(e, FK_EINTERNAL, "attention: head dim %zu must be a multiple of 4 up to 256",
                       d);
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(q, e) || cpu_f32(k, e) || cpu_f32(v, e) || cpu_f32(out, e)) return e->code;
+    if (!nn->reference) {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      int rc = fk_cpu_attention(nn->cpu, q->host, k->host, v->host, out->host, (size_t)q->shape[0],
+                                (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d,
+                                causal, e);
+      fk_cpu_prof_end(nn->cpu, "attention", t0);
+      return rc;
+    }
     fk_nn_cpu_attention(q->host, k->host, v->host, out->host, (size_t)q->shape[0],
                         (size_t)q->shape[1], (size_t)k->shape[1], (size_t)q->shape[2], d, causal);
     return FK_OK;
@@ -464,7 +640,15 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
   }
   if (!ok) return fk_err_set(e, FK_EINTERNAL, "resample mode %d: output shape does not fit", mode);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference || mode != FK_NN_UPSAMPLE2X) {
+      fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
+      return FK_OK;
+    }
+    double t0 = fk_cpu_prof_start(nn->cpu);
+    fk_cpu_nearest(nn->cpu->pool, x->host, y->host, (size_t)y->shape[0] * g.oc, g.h, g.w, g.oh,
+                   g.ow);
+    fk_cpu_prof_end(nn->cpu, "nearest", t0);
     return FK_OK;
   }
   return fk_nn_vk_resample(nn, mode, (uint32_t)r, &g, x, y, e);
@@ -477,9 +661,17 @@ int fk_nn_copy_channels(fk_nn *nn, const fk_tensor *x, int sx, int count, fk_ten
       sx + count > x->shape[1] || dy + count > y->shape[1])
     return fk_err_set(e, FK_EINTERNAL, "copy channels: ranges or shapes do not fit");
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_copy_channels(x->host, y->host, (size_t)x->shape[0],
-                            (size_t)(x->shape[2] * x->shape[3]), (size_t)count, (size_t)x->shape[1],
-                            (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    size_t n = (size_t)x->shape[0], hw = (size_t)(x->shape[2] * x->shape[3]);
+    if (nn->reference) {
+      fk_nn_cpu_copy_channels(x->host, y->host, n, hw, (size_t)count, (size_t)x->shape[1],
+                              (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+      return FK_OK;
+    }
+    double t0 = fk_cpu_prof_start(nn->cpu);
+    fk_cpu_copy_channels(nn->cpu->pool, x->host, y->host, n, hw, (size_t)count, (size_t)x->shape[1],
+                         (size_t)sx, (size_t)y->shape[1], (size_t)dy);
+    fk_cpu_prof_end(nn->cpu, "copy_channels", t0);
     return FK_OK;
   }
   return fk_nn_vk_copy_channels(nn, x, y, (uint32_t)count, (uint32_t)sx, (uint32_t)dy, e);
@@ -495,7 +687,15 @@ int fk_nn_transpose(fk_nn *nn, const fk_tensor *x, fk_tensor *y, fk_err *e) {
     return fk_err_set(e, FK_EINTERNAL, "transpose: y must be a separate [.., %lld, %lld] tensor",
                       (long long)n, (long long)m);
   if (nn->kind == FK_NN_CPU) {
-    fk_nn_cpu_transpose(x->host, y->host, x->numel / (size_t)(m * n), (size_t)m, (size_t)n);
+    if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
+    if (nn->reference)
+      fk_nn_cpu_transpose(x->host, y->host, x->numel / (size_t)(m * n), (size_t)m, (size_t)n);
+    else {
+      double t0 = fk_cpu_prof_start(nn->cpu);
+      fk_cpu_transpose(nn->cpu->pool, x->host, y->host, x->numel / (size_t)(m * n), (size_t)m,
+                       (size_t)n);
+      fk_cpu_prof_end(nn->cpu, "transpose", t0);
+    }
     return FK_OK;
   }
   return fk_nn_vk_transpose(nn, x, y, (uint32_t)m, (uint32_t)n, e);
@@ -508,6 +708,7 @@ int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *
       flow->shape[2] != x->shape[2] || flow->shape[3] != x->shape[3])
     return fk_err_set(e, FK_EINTERNAL, "warp: flow must be [N, 2, H, W] like x");
   if (nn->kind == FK_NN_CPU) {
+    if (cpu_f32(x, e) || cpu_f32(flow, e) || cpu_f32(y, e)) return e->code;
     fk_nn_cpu_warp(x->host, flow->host, y->host, (size_t)x->shape[0], (size_t)x->shape[1],
                    (size_t)x->shape[2], (size_t)x->shape[3]);
     return FK_OK;
@@ -544,7 +745,9 @@ int fk_nn_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, double sigma, fk_err
   int r;
   if (fk_image_gauss_weights(sigma, &w, &r, e)) return e->code;
   int rc = FK_OK;
-  if (nn->kind == FK_NN_CPU) {
+  if (nn->kind == FK_NN_CPU && (cpu_f32(x, e) || cpu_f32(y, e))) {
+    rc = e->code;
+  } else if (nn->kind == FK_NN_CPU) {
     float *tmp = fk_alloc(x->numel, sizeof *tmp);
     if (!tmp)
       rc = fk_err_oom(e, "blur scratch", x->numel * sizeof *tmp);

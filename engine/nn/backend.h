@@ -18,7 +18,9 @@
 #define FK_NN_MAX_DIMS 4
 
 typedef enum { FK_NN_F32 = 0, FK_NN_F16 = 1 } fk_nn_dtype;
-typedef enum { FK_NN_CPU = 0, FK_NN_VULKAN = 1 } fk_nn_kind;
+/* FK_NN_AUTO (options only): a real GPU through Vulkan when there is one,
+ * else the CPU backend; Mesa's lavapipe only when asked for by name. */
+typedef enum { FK_NN_CPU = 0, FK_NN_VULKAN = 1, FK_NN_AUTO = 2 } fk_nn_kind;
 
 typedef struct fk_nn fk_nn; /* a backend */
 
@@ -28,8 +30,10 @@ typedef struct fk_tensor {
   int ndim;
   int64_t shape[FK_NN_MAX_DIMS];
   size_t numel;
-  void *host; /* CPU backend: the elements */
-  void *impl; /* backend-private (the Vulkan buffer) */
+  void *host; /* CPU backend: the elements (float32) */
+  void *impl; /* backend-private: the Vulkan buffer; on the CPU the fp16
+                 copy of a weight that host then does not hold */
+  int f16_ok; /* made as F16: the CPU may keep it as fp16 when exact */
 } fk_tensor;
 
 typedef struct fk_nn_opts {
@@ -37,12 +41,23 @@ typedef struct fk_nn_opts {
   int validation;     /* Vulkan: validation layer on (tests) */
   const char *device; /* Vulkan: FUNKY_VK_DEVICE-style choice */
   int profile;        /* Vulkan: time every dispatch (also FUNKY_PROFILE=1) */
+  int reference;      /* CPU: the plain C reference kernels instead of the fast ones */
+  int threads;        /* CPU: worker threads, 0 = one per core (FUNKY_THREADS) */
+  size_t tile_floats; /* CPU: floats per scratch tile, 0 = 1M (tests shrink it) */
 } fk_nn_opts;
 
 int fk_nn_open(const fk_nn_opts *o, fk_nn **nn, fk_err *e);
+/* The device names of --device and Lua's `device =`: "cpu" (the fast CPU
+ * backend), "gpu" or "vulkan" (Vulkan's own pick: a GPU, else lavapipe),
+ * "lavapipe" (Mesa's CPU Vulkan driver) and "auto". Sets o->kind and
+ * o->device; -1 for any other name (FK_NN_DEVICES lists them). */
+int fk_nn_parse_device(const char *name, fk_nn_opts *o);
+#define FK_NN_DEVICES "cpu, gpu, vulkan, lavapipe or auto"
 void fk_nn_close(fk_nn *nn);
 fk_nn_kind fk_nn_kind_of(const fk_nn *nn);
 const char *fk_nn_name(const fk_nn *nn);
+/* CPU: threads of the fast kernels (1 for the reference); Vulkan: 0. */
+int fk_nn_threads(const fk_nn *nn);
 /* Vulkan: validation messages seen so far (0 on the CPU). */
 uint32_t fk_nn_validation_messages(const fk_nn *nn);
 /* Device memory now in use and its high-water mark, in bytes (0 on the CPU). */

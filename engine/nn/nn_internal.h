@@ -7,9 +7,14 @@
 
 #define FK_NN_MAX_DEFERRED 4096
 
+typedef struct fk_cpu fk_cpu;
+
 struct fk_nn {
   fk_nn_kind kind;
   char name[300];
+  /* CPU */
+  int reference; /* plain kernels of cpu_ops.c */
+  fk_cpu *cpu;   /* the fast kernels' context (cpu_ctx.c) */
   /* Vulkan */
   fk_vk *vk;
   fk_vk_pipes *pipes;

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "nn/backend.h"
@@ -52,10 +53,20 @@ static inline void test_compare(const char *what, fk_tensor *ref, fk_tensor *got
   free(b);
 }
 
-/* Opens the CPU reference and the Vulkan backend (validation on). */
+/* The backend under test: Vulkan (validation on), or the fast CPU
+ * backend when FUNKY_TEST_NN=cpu (ctest runs each kernel test both ways).
+ * The fast CPU gets small scratch tiles so that small shapes already
+ * cross its panel and tile boundaries. */
+static inline fk_nn_opts test_device_opts(void) {
+  const char *d = getenv("FUNKY_TEST_NN");
+  if (d && !strcmp(d, "cpu")) return (fk_nn_opts){.kind = FK_NN_CPU, .tile_floats = 4096};
+  return (fk_nn_opts){.kind = FK_NN_VULKAN, .validation = 1};
+}
+
+/* Opens the CPU reference and the backend under test. */
 static inline int test_backends(fk_nn **cpu, fk_nn **gpu) {
   fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
+  fk_nn_opts co = {.kind = FK_NN_CPU, .reference = 1}, go = test_device_opts();
   if (fk_nn_open(&co, cpu, &e) || fk_nn_open(&go, gpu, &e)) {
     CHECK(0, "backends: %s", e.msg);
     return -1;

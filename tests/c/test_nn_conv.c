@@ -125,7 +125,7 @@ int main(void) {
   }
   unsetenv("FUNKY_VK_MATMUL");
   /* The benchmark's naive baseline computes the same convolution. */
-  {
+  if (fk_nn_kind_of(gpu) == FK_NN_VULKAN) { /* a Vulkan-only baseline */
     int64_t sx[4] = {1, 5, 9, 7}, sw[4] = {6, 5, 3, 3}, sy[4] = {1, 6, 9, 7};
     float x[315], w[270], r1[378], r2[378];
     for (int i = 0; i < 315; i++) x[i] = frand();

@@ -91,7 +91,7 @@ int main(void) {
   }
   unsetenv("FUNKY_VK_MATMUL");
   /* The benchmark's naive baseline computes the same product. */
-  {
+  if (fk_nn_kind_of(gpu) == FK_NN_VULKAN) { /* a Vulkan-only baseline */
     int64_t sa[2] = {37, 19}, sb[2] = {19, 45}, sc[2] = {37, 45};
     float a[37 * 19], bm[19 * 45];
     for (int i = 0; i < 37 * 19; i++) a[i] = frand();

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "nn_test_util.h"
 #include "nn/backend.h"
 
 static uint64_t rng = 0x1234567;
@@ -166,7 +167,7 @@ static void test_blur(pair *p, int64_t h, int64_t w, int64_t c, double sigma) {
 int main(void) {
   pair p;
   fk_err e = {0};
-  fk_nn_opts co = {.kind = FK_NN_CPU}, go = {.kind = FK_NN_VULKAN, .validation = 1};
+  fk_nn_opts co = {.kind = FK_NN_CPU, .reference = 1}, go = test_device_opts();
   if (fk_nn_open(&co, &p.cpu, &e) || fk_nn_open(&go, &p.gpu, &e)) {
     CHECK(0, "backends: %s", e.msg);
     return CHECK_DONE();
