@@ -29,7 +29,7 @@ static const char USAGE[] =
     "  info MODEL\n"
     "      a model folder or .safetensors checkpoint: layout, family, configuration, dtypes,\n"
     "      parameters per part, missing/wrong/unexpected tensors (exit 1 if not loadable)\n"
-    "  model random --family sd15|sd21|tiny --out PATH [--dtype f16|f32] [--seed N]\n"
+    "  model random --family sd15|sd21|tiny|rife --out PATH [--dtype f16|f32] [--seed N]\n"
     "      a random-weight model of exact architecture: a PATH ending in .safetensors gives\n"
     "      a single-file checkpoint, any other a diffusers folder\n"
     "  bench audio [--frames N] [--size WxH] [--no-reference]\n"

@@ -28,6 +28,10 @@ fk_nn *fk_rife_backend(const fk_rife *r);
 fk_nn_dtype fk_rife_dtype(const fk_rife *r);
 size_t fk_rife_bytes(const fk_rife *r);
 
+/* Writes random weights of the exact architecture (F32, deterministic in
+ * seed) to path: for tests and benchmarks (funky model random --family rife). */
+int fk_rife_write_random(const char *path, uint64_t seed, fk_err *e);
+
 /* The frame at time t in [0, 1] between x0 and x1 ([1, 3, H, W] RGB in
  * [0, 1], H and W multiples of FK_RIFE_ALIGN, on the weights' backend and
  * storage): *out is a new [1, 3, H, W] tensor, the raw blend. */
