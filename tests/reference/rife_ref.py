@@ -17,6 +17,16 @@ The network (scale 1.0, no ensemble, what Practical-RIFE's inference runs):
 Frames of any size are padded with zeros right and below to a multiple of
 `align` (Practical-RIFE's inference) and the output is cropped back.
 
+Sources: Practical-RIFE's model/warplayer.py and inference_img.py /
+inference_video.py (padding). The 4.6 train_log/IFNet_HDv3.py ships in the
+model zip, not in the git repository, so the block details (ResConv with
+beta, 4*6 transpose-conv outputs with PixelShuffle, resizing back by scale,
+the mask accumulated) were checked against two independent ports that agree:
+HolyWu/vs-rife's IFNet_HDv3_v4_6.py and ComfyUI-Frame-Interpolation's
+rife_arch.py at arch_ver "4.6". Other 4.x differ: 4.0-4.3 have 8 plain convs
+(4.0 with an outer residual) and ConvTranspose2d(c, 5, 4, 2, 1) resized by
+2 * scale, 4.5 has 4*5 transpose-conv outputs, 4.7 and later an encoder.
+
 Usage: rife_ref.py OUT_DIR [--seed N]
 writes OUT_DIR/flownet.pkl (a state dict with "module." prefixes, as
 Practical-RIFE's train_log ships it) and OUT_DIR/rife_ref.safetensors with,
