@@ -1,13 +1,20 @@
 #!/usr/bin/python3
-"""Converts a FILM-net checkpoint into the .safetensors file funky loads.
+"""Converts a FILM-net or RIFE v4.6 checkpoint into the .safetensors file funky loads.
 
-Input: what users have, from the PyTorch port dajes/frame-interpolation-pytorch
-(the checkpoint ComfyUI ships): a TorchScript archive (film_net_fp32.pt,
-film_net_fp16.pt) or a state dict saved with torch.save (optionally nested
-under "state_dict" or "model", names optionally prefixed "module.").
-Output: the port's state_dict names and shapes, checked against the
-architecture (7 levels, 64 filters, flow filters 32..256), F32 by default
-or F16 with --dtype f16, written atomically.
+Input: what users have.
+- FILM, from the PyTorch port dajes/frame-interpolation-pytorch (the
+  checkpoint ComfyUI ships): a TorchScript archive (film_net_fp32.pt,
+  film_net_fp16.pt) or a state dict saved with torch.save (optionally nested
+  under "state_dict" or "model", names optionally prefixed "module.").
+- RIFE v4.6, from hzwer/Practical-RIFE: train_log/flownet.pkl, a state dict
+  whose names carry DistributedDataParallel's "module." prefix.
+The model is told by its tensor names (RIFE's start with "block0.").
+Output: the state_dict names without prefixes and their shapes, checked
+against the architecture (FILM: 7 levels, 64 filters, flow filters 32..256;
+RIFE: IFNet v4.6, 4 blocks of widths 192/128/96/64), F32 by default or F16
+with --dtype f16, written atomically. Tensors of a RIFE checkpoint that its
+inference does not use (Practical-RIFE loads with strict=False) are left out
+and listed.
 
 Needs torch (Debian: apt install python3-torch); run it with the Python
 that has it, e.g. /usr/bin/python3 models/convert_interpolator.py IN OUT.
@@ -70,6 +77,35 @@ def expected_tensors():
     return out
 
 
+RIFE_WIDTHS = (192, 128, 96, 64)
+RIFE_RESCONVS = 8
+
+
+def rife_expected_tensors():
+    """(name, shape) of every tensor RIFE v4.6's IFNet uses, in its order."""
+    out = []
+    for b, c in enumerate(RIFE_WIDTHS):
+        cin = 7 if b == 0 else 8 + 4  # frames + time; then + mask, + flow
+        for j, (cout, ci) in enumerate(((c // 2, cin), (c, c // 2))):
+            out.append((f"block{b}.conv0.{j}.0.weight", (cout, ci, 3, 3)))
+            out.append((f"block{b}.conv0.{j}.0.bias", (cout,)))
+        for i in range(RIFE_RESCONVS):
+            out.append((f"block{b}.convblock.{i}.beta", (1, c, 1, 1)))
+            out.append((f"block{b}.convblock.{i}.conv.weight", (c, c, 3, 3)))
+            out.append((f"block{b}.convblock.{i}.conv.bias", (c,)))
+        out.append((f"block{b}.lastconv.0.weight", (c, 24, 4, 4)))  # ConvTranspose2d: [in, out, k, k]
+        out.append((f"block{b}.lastconv.0.bias", (24,)))
+    return out
+
+
+RIFE_CONFIG = {
+    "architecture": "rife_ifnet",
+    "version": "4.6",
+    "blocks": len(RIFE_WIDTHS),
+    "scales": [8, 4, 2, 1],
+    "widths": list(RIFE_WIDTHS),
+}
+
 CONFIG = {
     "architecture": "film_net",
     "pyramid_levels": 7,
@@ -121,6 +157,29 @@ def load_state_dict(path):
     return tensors
 
 
+def is_rife(tensors):
+    return any(name.startswith("block0.") for name in tensors)
+
+
+def rife_check(tensors, path):
+    """Raises naming the first tensor that is missing or misshapen; returns
+    the expected (name, shape) list and the names left out."""
+    want = rife_expected_tensors()
+    if any(name.startswith(("encode.", "block4.")) for name in tensors):
+        raise ConvertError(f"{path}: a RIFE v4.7 or later flownet (it has an encoder or a fifth "
+                           "block); only v4.6 is supported")
+    for name, shape in want:
+        if name not in tensors:
+            raise ConvertError(f"{path}: RIFE tensor '{name}' {list(shape)} is missing; "
+                               "is this Practical-RIFE v4.6's flownet.pkl?")
+        got = tuple(tensors[name].shape)
+        if got != shape:
+            raise ConvertError(f"{path}: RIFE tensor '{name}' has shape {list(got)}, "
+                               f"expected {list(shape)} (only RIFE v4.6 is supported)")
+    known = {name for name, _ in want}
+    return want, sorted(name for name in tensors if name not in known)
+
+
 def check(tensors, path):
     """Raises naming the first tensor that is missing, misshapen or foreign."""
     want = expected_tensors()
@@ -170,7 +229,7 @@ def write_safetensors(out, tensors, order, dtype, metadata):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("input", help="TorchScript (.pt) or torch.save state dict of FILM-net")
+    ap.add_argument("input", help="FILM-net TorchScript (.pt) or state dict, or RIFE v4.6's flownet.pkl")
     ap.add_argument("output", help="the .safetensors file to write")
     ap.add_argument("--dtype", choices=("f32", "f16"), default="f32",
                     help="storage in the file (default f32; f16 halves it, funky computes in fp32)")
@@ -182,15 +241,25 @@ def main(argv=None):
         if os.path.exists(args.output) and not args.force:
             raise ConvertError(f"{args.output} exists: pass --force to overwrite it")
         tensors = load_state_dict(args.input)
-        order = check(tensors, args.input)
-        meta = {"config": json.dumps(CONFIG), "source": os.path.basename(args.input),
+        skipped = []
+        if is_rife(tensors):
+            model, config = "RIFE v4.6", RIFE_CONFIG
+            order, skipped = rife_check(tensors, args.input)
+        else:
+            model, config = "FILM-net", CONFIG
+            order = check(tensors, args.input)
+        meta = {"config": json.dumps(config), "source": os.path.basename(args.input),
                 "converter": "funky models/convert_interpolator.py"}
         write_safetensors(args.output, tensors, order, args.dtype, meta)
     except ConvertError as exc:
         print(f"convert_interpolator: {exc}", file=sys.stderr)
         return 1
     n = sum(int(tensors[name].size) for name, _ in order)
-    print(f"wrote {args.output}: {len(order)} tensors, {n / 1e6:.1f}M parameters, {args.dtype}")
+    if skipped:
+        print(f"left out {len(skipped)} tensors RIFE's inference does not use: "
+              + ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
+    print(f"wrote {args.output}: {model}, {len(order)} tensors, {n / 1e6:.1f}M parameters, "
+          f"{args.dtype}")
     return 0
 
 

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "interp/film.h"
 #include "models/sd_model.h"
+#include "interp/rife.h"
 #include "models/sd_random.h"
 
 static void print_config(const fk_sd_config *c) {
@@ -114,6 +115,7 @@ int fk_cli_info_model(const char *path) {
 static int random_cmd(int argc, char **argv) {
   fk_sd_random_opts o = {.family = FK_SD_15, .dtype = FK_ST_F16, .seed = 1};
   const char *out = NULL;
+  int rife = 0;
   fk_err e = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -122,10 +124,12 @@ static int random_cmd(int argc, char **argv) {
       return fk_cli_fail(&e);
     }
     i++;
-    if (!strcmp(a, "--family")) {
+    if (!strcmp(a, "--family") && !strcmp(v, "rife")) {
+      rife = 1;
+    } else if (!strcmp(a, "--family")) {
       int f = fk_sd_family_parse(v);
       if (f < 0) {
-        fk_err_set(&e, FK_EUSER, "model random: --family is sd15, sd21 or tiny, not '%s'", v);
+        fk_err_set(&e, FK_EUSER, "model random: --family is sd15, sd21, tiny or rife, not '%s'", v);
         return fk_cli_fail(&e);
       }
       o.family = (fk_sd_family)f;
@@ -151,6 +155,11 @@ static int random_cmd(int argc, char **argv) {
                "is required");
     return fk_cli_fail(&e);
   }
+  if (rife) { /* the interpolator: one F32 file */
+    if (fk_rife_write_random(out, o.seed, &e)) return fk_cli_fail(&e);
+    printf("wrote %s (RIFE v4.6, random f32 weights, seed %" PRIu64 ")\n", out, o.seed);
+    return 0;
+  }
   size_t l = strlen(out);
   o.single = l > 12 && !strcmp(out + l - 12, ".safetensors");
   if (fk_sd_random_write(&o, out, &e)) return fk_cli_fail(&e);
@@ -163,6 +172,7 @@ static int random_cmd(int argc, char **argv) {
 int fk_cli_model(int argc, char **argv) {
   if (argc >= 1 && !strcmp(argv[0], "random")) return random_cmd(argc - 1, argv + 1);
   fk_err e = {0};
-  fk_err_set(&e, FK_EUSER, "model: use 'funky model random --family sd15|sd21|tiny --out PATH'");
+  fk_err_set(&e, FK_EUSER,
+             "model: use 'funky model random --family sd15|sd21|tiny|rife --out PATH'");
   return fk_cli_fail(&e);
 }

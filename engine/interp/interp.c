@@ -1,10 +1,39 @@
-/* Padding, cropping and recursion around fk_film_forward. The frames
- * cross the host boundary once each way anyway, so padding and cropping
- * happen there: no extra kernels. */
+/* Loading either network, and padding, cropping and recursion around
+ * fk_film_forward / fk_rife_forward. The frames cross the host boundary
+ * once each way anyway, so padding and cropping happen there: no extra
+ * kernels. */
 #include "interp/interp.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "models/safetensors.h"
+
+int fk_interp_load(fk_nn *nn, const char *path, int f16, fk_interp_net *out, fk_err *e) {
+  memset(out, 0, sizeof *out);
+  fk_st_file *st = NULL;
+  if (fk_st_open(path, &st, e)) return e->code;
+  int rife = fk_st_find(st, "block0.conv0.0.0.weight") != NULL;
+  fk_st_close(st);
+  return rife ? fk_rife_load(nn, path, f16, &out->rife, e)
+              : fk_film_load(nn, path, f16, &out->film, e);
+}
+
+void fk_interp_free(fk_interp_net *n) {
+  fk_film_free(n->film);
+  fk_rife_free(n->rife);
+  memset(n, 0, sizeof *n);
+}
+
+const char *fk_interp_model(const fk_interp_net *n) {
+  return n->rife ? "rife" : "film";
+}
+fk_nn *fk_interp_backend(const fk_interp_net *n) {
+  return n->rife ? fk_rife_backend(n->rife) : fk_film_backend(n->film);
+}
+fk_nn_dtype fk_interp_dtype(const fk_interp_net *n) {
+  return n->rife ? fk_rife_dtype(n->rife) : fk_film_dtype(n->film);
+}
 
 /* Copies planar [3, h, w] src into the [3, ph, pw] dst at (top, left);
  * dst is zero elsewhere. */
@@ -26,9 +55,9 @@ static void crop_from(const float *src, int ph, int pw, int top, int left, float
              (size_t)w * sizeof *src);
 }
 
-static int upload(fk_film *f, const float *v, int h, int w, fk_tensor **t, fk_err *e) {
+static int upload(const fk_interp_net *n, const float *v, int h, int w, fk_tensor **t, fk_err *e) {
   int64_t shape[4] = {1, 3, h, w};
-  if (fk_tensor_new(fk_film_backend(f), fk_film_dtype(f), 4, shape, t, e)) return e->code;
+  if (fk_tensor_new(fk_interp_backend(n), fk_interp_dtype(n), 4, shape, t, e)) return e->code;
   if (fk_tensor_write(*t, v, e)) {
     fk_tensor_free(*t);
     *t = NULL;
@@ -37,21 +66,26 @@ static int upload(fk_film *f, const float *v, int h, int w, fk_tensor **t, fk_er
   return FK_OK;
 }
 
-int fk_interp_between(fk_film *f, const float *x0, const float *x1, int h, int w, float t,
-                      int align, float *out, fk_err *e) {
+int fk_interp_between(const fk_interp_net *f, const float *x0, const float *x1, int h, int w,
+                      float t, int align, float *out, fk_err *e) {
   if (h < 1 || w < 1 || h > 16384 || w > 16384)
     return fk_err_set(e, FK_EUSER, "interpolation: frame size %dx%d is out of range", w, h);
   if (!(t >= 0.0f && t <= 1.0f))
     return fk_err_set(e, FK_EUSER, "interpolation: time %g is outside [0, 1]", (double)t);
   if (align < 0 || align > 1024)
     return fk_err_set(e, FK_EUSER, "interpolation: padding %d is out of range (0..1024)", align);
+  if (f->rife && align % FK_RIFE_ALIGN)
+    return fk_err_set(e, FK_EUSER, "interpolation: RIFE pads to multiples of %d, not %d",
+                      FK_RIFE_ALIGN, align);
+  if (f->rife && !align) align = FK_RIFE_ALIGN; /* the least the network takes */
   int ph = h, pw = w;
   if (align) {
     ph = (h + align - 1) / align * align;
     pw = (w + align - 1) / align * align;
   }
-  /* centred, the extra row/column below and right (the original's split) */
-  int top = (ph - h) / 2, left = (pw - w) / 2;
+  /* FILM: centred, the extra row/column below and right (the original's
+   * split); RIFE: all below and right (Practical-RIFE's) */
+  int top = f->rife ? 0 : (ph - h) / 2, left = f->rife ? 0 : (pw - w) / 2;
   float *buf = NULL;
   size_t n = (size_t)3 * (size_t)ph * (size_t)pw;
   if ((ph != h || pw != w) && !(buf = fk_alloc(n, sizeof *buf)))
@@ -62,7 +96,9 @@ int fk_interp_between(fk_film *f, const float *x0, const float *x1, int h, int w
   rc = upload(f, buf ? buf : x0, ph, pw, &a, e);
   if (!rc && buf) pad_into(x1, h, w, buf, ph, pw, top, left);
   if (!rc) rc = upload(f, buf ? buf : x1, ph, pw, &b, e);
-  if (!rc) rc = fk_film_forward(f, a, b, t, &y, NULL, e);
+  if (!rc)
+    rc = f->rife ? fk_rife_forward(f->rife, a, b, t, &y, e)
+                 : fk_film_forward(f->film, a, b, t, &y, NULL, e);
   fk_tensor_free(a);
   fk_tensor_free(b);
   if (!rc) rc = fk_tensor_read(y, buf ? buf : out, e);
@@ -73,7 +109,7 @@ int fk_interp_between(fk_film *f, const float *x0, const float *x1, int h, int w
 }
 
 typedef struct rec {
-  fk_film *f;
+  const fk_interp_net *f;
   int h, w, align;
   float *const *out;
 } rec;
@@ -88,10 +124,17 @@ static int midpoints(const rec *r, const float *a, const float *b, int lo, int h
   return midpoints(r, a, m, lo, mid, e) || midpoints(r, m, b, mid, hi, e) ? e->code : FK_OK;
 }
 
-int fk_interp_midpoints(fk_film *f, const float *x0, const float *x1, int h, int w, int depth,
-                        int align, float *const *out, fk_err *e) {
+int fk_interp_midpoints(const fk_interp_net *f, const float *x0, const float *x1, int h, int w,
+                        int depth, int align, float *const *out, fk_err *e) {
   if (depth < 1 || depth > 8)
     return fk_err_set(e, FK_EUSER, "interpolation: recursion depth %d is outside 1..8", depth);
+  if (f->rife) { /* any time: each frame straight from the two given */
+    for (int i = 0; i + 1 < 1 << depth; i++)
+      if (fk_interp_between(f, x0, x1, h, w, (float)(i + 1) / (float)(1 << depth), align, out[i],
+                            e))
+        return e->code;
+    return FK_OK;
+  }
   rec r = {.f = f, .h = h, .w = w, .align = align, .out = out};
   return midpoints(&r, x0, x1, 0, 1 << depth, e);
 }

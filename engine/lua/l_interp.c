@@ -1,4 +1,5 @@
-/* funky.interp: frame interpolation (FILM) in a script. Images in give an
+/* funky.interp: frame interpolation (FILM or RIFE, told apart by the
+ * file's tensor names) in a script. Images in give an
  * image out, clamped to [0, 1]; {1, 3, H, W} tensors in give the
  * network's raw output (what parity checks compare). */
 #include <stdlib.h>
@@ -12,17 +13,18 @@
 
 typedef struct fk_lua_interp {
   fk_nn *nn;
-  fk_film *film;
+  fk_interp_net net;
+  int open;
 } fk_lua_interp;
 
 static fk_lua_interp *check_interp(lua_State *L, int idx) {
   fk_lua_interp *s = luaL_checkudata(L, idx, FK_LUA_INTERP);
-  if (!s->film) luaL_error(L, "the interpolator was closed");
+  if (!s->open) luaL_error(L, "the interpolator was closed");
   return s;
 }
 
 static void close_interp(fk_lua_interp *s) {
-  fk_film_free(s->film);
+  fk_interp_free(&s->net);
   fk_nn_close(s->nn);
   memset(s, 0, sizeof *s);
 }
@@ -66,8 +68,9 @@ static int interp_load(lua_State *L) {
   memset(s, 0, sizeof *s);
   luaL_setmetatable(L, FK_LUA_INTERP);
   fk_err e = {0};
-  if (fk_nn_open(&o, &s->nn, &e) || fk_film_load(s->nn, path, f16, &s->film, &e))
+  if (fk_nn_open(&o, &s->nn, &e) || fk_interp_load(s->nn, path, f16, &s->net, &e))
     return fk_lua_raise(L, &e);
+  s->open = 1;
   return 1;
 }
 
@@ -220,7 +223,7 @@ static int interp_between(lua_State *L) {
   size_t n = (size_t)3 * (size_t)f.w * (size_t)f.h;
   float *out = fk_alloc(n, sizeof *out);
   fk_err e = {0};
-  int rc = out ? fk_interp_between(s->film, f.x0, f.x1, f.h, f.w, (float)t, pad, out, &e)
+  int rc = out ? fk_interp_between(&s->net, f.x0, f.x1, f.h, f.w, (float)t, pad, out, &e)
                : fk_err_oom(&e, "the in-between frame", n * sizeof *out);
   frames_free(&f);
   if (rc) {
@@ -268,7 +271,7 @@ static int interp_midpoints(lua_State *L) {
   for (int64_t i = 0; !rc && i < count; i++)
     if (!(sc->outs[i] = fk_alloc(n, sizeof **sc->outs)))
       rc = fk_err_oom(&e, "an in-between frame", n * sizeof **sc->outs);
-  if (!rc) rc = fk_interp_midpoints(s->film, f.x0, f.x1, f.h, f.w, (int)depth, pad, sc->outs, &e);
+  if (!rc) rc = fk_interp_midpoints(&s->net, f.x0, f.x1, f.h, f.w, (int)depth, pad, sc->outs, &e);
   frames_free(&f);
   if (rc) return fk_lua_raise(L, &e);
   lua_createtable(L, (int)count, 0);
@@ -282,17 +285,17 @@ static int interp_midpoints(lua_State *L) {
 
 /*** interp:device()
  * Where the network runs.
- * @return table name (the device), storage ("f16" or "f32") and validation_messages (Vulkan
- *   validation messages seen; tests require 0)
+ * @return table name (the device), storage ("f16" or "f32"), model ("film" or "rife") and
+ *   validation_messages (Vulkan validation messages seen; tests require 0)
  */
-/* interp:device(): where the network runs, its storage, and the
- * validation messages seen (tests require 0). */
 static int interp_device(lua_State *L) {
   fk_lua_interp *s = check_interp(L, 1);
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, fk_interp_model(&s->net));
+  lua_setfield(L, -2, "model");
   lua_pushstring(L, fk_nn_name(s->nn));
   lua_setfield(L, -2, "name");
-  lua_pushstring(L, fk_film_dtype(s->film) == FK_NN_F16 ? "f16" : "f32");
+  lua_pushstring(L, fk_interp_dtype(&s->net) == FK_NN_F16 ? "f16" : "f32");
   lua_setfield(L, -2, "storage");
   lua_pushinteger(L, (lua_Integer)fk_nn_validation_messages(s->nn));
   lua_setfield(L, -2, "validation_messages");
@@ -309,10 +312,10 @@ static int interp_close(lua_State *L) {
 
 static int interp_tostring(lua_State *L) {
   fk_lua_interp *s = luaL_checkudata(L, 1, FK_LUA_INTERP);
-  if (!s->film)
+  if (!s->open)
     lua_pushliteral(L, "interpolator (closed)");
   else
-    lua_pushfstring(L, "interpolator film (%s)", fk_nn_name(s->nn));
+    lua_pushfstring(L, "interpolator %s (%s)", fk_interp_model(&s->net), fk_nn_name(s->nn));
   return 1;
 }
 

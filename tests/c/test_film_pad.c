@@ -14,7 +14,7 @@
 /* pad = 64 on a frame that is not a multiple of 64 keeps its size and
  * gives the frame that padding by hand gives; recursive midpoints put the
  * midpoint in the middle. 50x60 pads to 64x64, the goldens' size. */
-static void padding(fk_film *f, const char *what) {
+static void padding(const fk_interp_net *f, const char *what) {
   enum { H = 50, W = 60, P = 64, TOP = 7, LEFT = 2 };
   static float a[3 * H * W], b[3 * H * W], out[3 * H * W], mids[3][3 * H * W];
   static float pa[3 * P * P], pb[3 * P * P], po[3 * P * P];
@@ -67,9 +67,10 @@ int main(void) {
   fk_nn *cpu, *gpu;
   if (test_backends(&cpu, &gpu)) return 1;
   fk_err e = {0};
-  fk_film *f = NULL;
-  CHECK(fk_film_load(gpu, p, 0, &f, &e) == 0, "load: %s", e.msg);
-  if (f) padding(f, "vulkan fp32");
-  fk_film_free(f);
+  fk_interp_net n = {0};
+  CHECK(fk_interp_load(gpu, p, 0, &n, &e) == 0, "load: %s", e.msg);
+  CHECK(!strcmp(fk_interp_model(&n), "film"), "FILM weights load as %s", fk_interp_model(&n));
+  if (n.film) padding(&n, "vulkan fp32");
+  fk_interp_free(&n);
   return test_finish(cpu, gpu);
 }

@@ -48,7 +48,7 @@ expect_fail() { # name, pattern, command...
 head -c 5000 "$TMP/tiny.safetensors" >"$TMP/cut.safetensors"
 expect_fail "truncated file" "cut.safetensors" "$FUNKY" info "$TMP/cut.safetensors"
 expect_fail "missing model" "does not exist" "$FUNKY" info "$TMP/nothing.safetensors"
-expect_fail "bad family" "sd15, sd21 or tiny" "$FUNKY" model random --family sdxl --out "$TMP/x"
+expect_fail "bad family" "sd15, sd21, tiny or rife" "$FUNKY" model random --family sdxl --out "$TMP/x"
 expect_fail "no out" "is required" "$FUNKY" model random --family tiny
 rm -rf "$TMP/nocfg" && cp -r "$TMP/tiny" "$TMP/nocfg" && rm "$TMP/nocfg/unet/config.json"
 expect_fail "folder without unet config" "unet/config.json is missing" "$FUNKY" info "$TMP/nocfg"
