@@ -601,7 +601,7 @@ function Interp:between(a, b, t, opts) end
 function Interp:midpoints(a, b, n, opts) end
 
 ---Where the network runs.
----@return table # name (the device), storage ("f16" or "f32") and validation_messages (Vulkan validation messages seen; tests require 0)
+---@return table # name (the device), storage ("f16" or "f32"), model ("film" or "rife") and validation_messages (Vulkan validation messages seen; tests require 0)
 function Interp:device() end
 
 ---Frees the weights and the device now instead of at collection.

@@ -110,7 +110,8 @@ int fk_cli_bench_interp(int argc, char **argv) {
   load = now() - t0;
   for (int r = 0; r <= reps && !rc; r++) {
     t0 = now();
-    rc = fk_interp_between(f, a, b, h, w, 0.5f, align, out, &e);
+    fk_interp_net net = {.film = f};
+    rc = fk_interp_between(&net, a, b, h, w, 0.5f, align, out, &e);
     if (r == 0)
       first = now() - t0;
     else
