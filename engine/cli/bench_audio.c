@@ -95,7 +95,6 @@ int fk_cli_bench_audio(int argc, char **argv) {
   size_t n = c.frames > 0 && (size_t)c.frames < fr.n_frames ? (size_t)c.frames : fr.n_frames;
   float *amps = fk_alloc((size_t)c.bins, sizeof *amps);
   fk_image img = {0};
-  fk_noise_layout *layout = NULL;
   int scheme = FK_SCHEME_RAINBOW;
   double t_spec = 0, t_field = 0, t_blur = 0;
   int rc = amps ? FK_OK : fk_err_oom(&e, "amplitudes", (size_t)c.bins * sizeof *amps);
@@ -126,9 +125,7 @@ int fk_cli_bench_audio(int argc, char **argv) {
     /* The last frame is done with, and the field is blurred in place: a
      * pipeline with no further use for either keeps one image in cache. */
     fk_image_free(&img);
-    /* the layout is made at the first frame, inside the timing */
-    if (!layout) rc = fk_noise_layout_new(&nc, &layout, &e);
-    if (!rc) rc = fk_noise_field_layout(layout, &nc, &img, &e);
+    rc = fk_noise_field(&nc, &img, &e);
     double t2 = fk_now();
     if (!rc) rc = fk_image_blur(&img, &img, c.blur, &e);
     double t3 = fk_now();
@@ -148,7 +145,6 @@ int fk_cli_bench_audio(int argc, char **argv) {
     }
   }
   fk_image_free(&img);
-  fk_noise_layout_free(layout);
   fk_spectrum_free(sp);
   free(mag);
   free(amps);

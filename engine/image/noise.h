@@ -32,17 +32,6 @@ typedef struct fk_noise_cfg {
 /* Draws into img (allocated by the call). Overlapping points keep the
  * brighter value per channel, so dense bins do not saturate to white. */
 int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e);
-/* A layout: the bins covering each pixel for one size, bin count, seed,
- * points_per_bin and radius (noise_layout.c). Fields drawn through it are
- * bit-identical to fk_noise_field's and much cheaper: a render makes one
- * and draws every frame through it. */
-typedef struct fk_noise_layout fk_noise_layout;
-int fk_noise_layout_new(const fk_noise_cfg *cfg, fk_noise_layout **out, fk_err *e);
-/* 1 if l was made for cfg's size, bins, seed, points_per_bin and radius. */
-int fk_noise_layout_fits(const fk_noise_layout *l, const fk_noise_cfg *cfg);
-void fk_noise_layout_free(fk_noise_layout *l);
-int fk_noise_field_layout(const fk_noise_layout *l, const fk_noise_cfg *cfg, fk_image *img,
-                          fk_err *e);
 /* Magnitude to lightness in [0, 1] under the cfg's normalisation. */
 void fk_noise_normalise(const fk_noise_cfg *cfg, float *out);
 

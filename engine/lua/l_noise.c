@@ -56,59 +56,7 @@ fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name)
   return f;
 }
 
-/* Each Lua state keeps the layout of the field settings it drew twice in a
- * row (a render draws every frame with the same ones): from the second
- * such frame on, fields are gathers through it (noise_layout.c). */
-typedef struct layout_cache {
-  fk_noise_layout *layout;
-  fk_noise_cfg last; /* the previous call's settings */
-  int have_last;
-} layout_cache;
-
-static int cache_gc(lua_State *L) {
-  layout_cache *c = lua_touserdata(L, 1);
-  fk_noise_layout_free(c->layout);
-  c->layout = NULL;
-  return 0;
-}
-
-static layout_cache *cache_of(lua_State *L) {
-  lua_getfield(L, LUA_REGISTRYINDEX, "funky.noise.layout");
-  layout_cache *c = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (c) return c;
-  c = lua_newuserdata(L, sizeof *c);
-  memset(c, 0, sizeof *c);
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, cache_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, "funky.noise.layout");
-  return c;
-}
-
-typedef struct field_call {
-  lua_State *L;
-  fk_noise_cfg cfg;
-} field_call;
-
-static int draw_field(void *arg, fk_image *img, fk_err *e) {
-  field_call *fc = arg;
-  layout_cache *c = cache_of(fc->L);
-  const fk_noise_cfg *cfg = &fc->cfg;
-  if (!fk_noise_layout_fits(c->layout, cfg) && c->have_last) {
-    fk_noise_layout *l = NULL;
-    if (c->last.w == cfg->w && c->last.h == cfg->h && c->last.n == cfg->n &&
-        c->last.seed == cfg->seed && c->last.points_per_bin == cfg->points_per_bin &&
-        c->last.radius == cfg->radius && fk_noise_layout_new(cfg, &l, e) == FK_OK) {
-      fk_noise_layout_free(c->layout);
-      c->layout = l;
-    }
-    fk_err_clear(e); /* without a layout the field is drawn directly */
-  }
-  c->last = *cfg;
-  c->have_last = 1;
-  if (fk_noise_layout_fits(c->layout, cfg)) return fk_noise_field_layout(c->layout, cfg, img, e);
+static int draw_field(void *cfg, fk_image *img, fk_err *e) {
   return fk_noise_field(cfg, img, e);
 }
 
@@ -159,8 +107,7 @@ static int noise_field(lua_State *L) {
   cfg.radius = radius;
   fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
   fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
-  field_call fc = {L, cfg};
-  return fk_lua_draw_coloured(L, 1, &fc.cfg.colour, &fc.cfg.colour_ctx, draw_field, &fc);
+  return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw_field, &cfg);
 }
 
 /*** @module funky.noise

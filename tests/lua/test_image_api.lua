@@ -105,22 +105,4 @@ raises("scheme", funky.colour.by_bin, "plaid")
 local hr, hg, hb = funky.colour.hsv(0, 1, 1)
 check(hr == 1 and hg == 0 and hb == 0, "hsv red")
 
--- fields drawn again with the same settings go through a cached layout:
--- the same pixels as the first, direct drawing, for new magnitudes too
-do
-  local amps = {}
-  for i = 1, 30 do amps[i] = (i * 37 % 11) / 10 end
-  local opts = { size = { 96, 64 }, amps = amps, points_per_bin = 40, radius = 2, seed = 5, colour = "fire" }
-  local first = funky.noise.field(opts)
-  funky.noise.field(opts)
-  local third = funky.noise.field(opts)
-  check(first:tensor():rel_error(third:tensor()) == 0, "layout path = direct path")
-  for i = 1, 30 do amps[i] = (i * 13 % 7) / 6 end
-  local direct = funky.noise.field { size = { 96, 64 }, amps = amps, points_per_bin = 40, radius = 2, seed = 6 }
-  opts.colour = nil
-  local laid = funky.noise.field(opts)
-  check(laid:tensor():rel_error(funky.noise.field(opts):tensor()) == 0, "new magnitudes through the layout")
-  check(direct:tensor():rel_error(laid:tensor()) > 0, "another seed is another field")
-end
-
 T.done()
