@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "interp/film_internal.h"
+#include "interp/weights_check.h"
 #include "models/safetensors.h"
 
 #define MAX_WEIGHTS 128
@@ -126,53 +127,18 @@ static void make_plan(fk_film *f, plan *p) {
   }
 }
 
-static void shape_str(char *out, size_t n, int ndim, const int64_t *shape) {
-  size_t used = 0;
-  used += (size_t)snprintf(out, n, "[");
-  for (int i = 0; i < ndim && used < n; i++)
-    used += (size_t)snprintf(out + used, n - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
-  if (used < n) snprintf(out + used, n - used, "]");
+static fk_interp_want want(const void *ctx, int i) {
+  const expect *x = &((const plan *)ctx)->e[i];
+  return (fk_interp_want){x->name, x->ndim, x->shape};
 }
 
 static int check(const fk_st_file *st, const plan *p, fk_err *e) {
-  const char *path = fk_st_name(st);
-  char want[80], got[80];
-  for (int i = 0; i < p->n; i++) {
-    const expect *x = &p->e[i];
-    const fk_st_tensor *t = fk_st_find(st, x->name);
-    shape_str(want, sizeof want, x->ndim, x->shape);
-    if (!t)
-      return fk_err_set(e, FK_EUSER,
-                        "%s: FILM tensor '%s' %s is missing; is this a FILM-net state dict? "
-                        "(models/convert_interpolator.py converts the PyTorch port's checkpoints)",
-                        path, x->name, want);
-    int same = t->ndim == x->ndim;
-    for (int d = 0; same && d < x->ndim; d++) same = t->shape[d] == x->shape[d];
-    if (!same) {
-      shape_str(got, sizeof got, t->ndim, t->shape);
-      return fk_err_set(e, FK_EUSER,
-                        "%s: FILM tensor '%s' has shape %s, expected %s (only the default "
-                        "configuration, 64 filters and 7 levels, is supported)",
-                        path, x->name, got, want);
-    }
-    if (t->dtype != FK_ST_F32 && t->dtype != FK_ST_F16 && t->dtype != FK_ST_BF16)
-      return fk_err_set(e, FK_EUSER, "%s: FILM tensor '%s' is %s, expected F32, F16 or BF16", path,
-                        x->name, fk_st_dtype_name(t->dtype));
-  }
-  if (fk_st_count(st) != (size_t)p->n) {
-    /* name the first tensor that is not FILM's: a different model */
-    for (size_t i = 0; i < fk_st_count(st); i++) {
-      const char *name = fk_st_get(st, i)->name;
-      int known = 0;
-      for (int k = 0; k < p->n && !known; k++) known = !strcmp(p->e[k].name, name);
-      if (!known)
-        return fk_err_set(e, FK_EUSER,
-                          "%s: tensor '%s' is not part of FILM-net (%d tensors expected, the file "
-                          "has %zu)",
-                          path, name, p->n, fk_st_count(st));
-    }
-  }
-  return FK_OK;
+  static const fk_interp_names names = {
+      "FILM", "FILM-net",
+      "is this a FILM-net state dict? (models/convert_interpolator.py converts the PyTorch port's "
+      "checkpoints)",
+      "only the default configuration, 64 filters and 7 levels, is supported"};
+  return fk_interp_check_tensors(st, p->n, want, p, &names, e);
 }
 
 /* Part j of a split weight [cout, cin, kh, kw]: its input channels

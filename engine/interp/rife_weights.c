@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "interp/rife_internal.h"
+#include "interp/weights_check.h"
 #include "models/safetensors.h"
 
 #define MAX_WEIGHTS (FK_RIFE_BLOCKS * (4 + 3 * RIFE_RESCONVS + 2))
@@ -70,51 +71,18 @@ static void make_plan(plan *p) {
   }
 }
 
-static void shape_str(char *out, size_t n, int ndim, const int64_t *shape) {
-  size_t used = (size_t)snprintf(out, n, "[");
-  for (int i = 0; i < ndim && used < n; i++)
-    used += (size_t)snprintf(out + used, n - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
-  if (used < n) snprintf(out + used, n - used, "]");
+static fk_interp_want want(const void *ctx, int i) {
+  const expect *x = &((const plan *)ctx)->e[i];
+  return (fk_interp_want){x->name, x->ndim, x->shape};
 }
 
 static int check(const fk_st_file *st, const plan *p, fk_err *e) {
-  const char *path = fk_st_name(st);
-  char want[80], got[80];
-  for (int i = 0; i < p->n; i++) {
-    const expect *x = &p->e[i];
-    const fk_st_tensor *t = fk_st_find(st, x->name);
-    shape_str(want, sizeof want, x->ndim, x->shape);
-    if (!t)
-      return fk_err_set(e, FK_EUSER,
-                        "%s: RIFE tensor '%s' %s is missing; is this a RIFE v4.6 flownet? "
-                        "(models/convert_interpolator.py converts Practical-RIFE's flownet.pkl)",
-                        path, x->name, want);
-    int same = t->ndim == x->ndim;
-    for (int d = 0; same && d < x->ndim; d++) same = t->shape[d] == x->shape[d];
-    if (!same) {
-      shape_str(got, sizeof got, t->ndim, t->shape);
-      return fk_err_set(e, FK_EUSER,
-                        "%s: RIFE tensor '%s' has shape %s, expected %s (only RIFE v4.6's "
-                        "IFNet is supported; v4.7 and later add an encoder)",
-                        path, x->name, got, want);
-    }
-    if (t->dtype != FK_ST_F32 && t->dtype != FK_ST_F16 && t->dtype != FK_ST_BF16)
-      return fk_err_set(e, FK_EUSER, "%s: RIFE tensor '%s' is %s, expected F32, F16 or BF16", path,
-                        x->name, fk_st_dtype_name(t->dtype));
-  }
-  if (fk_st_count(st) != (size_t)p->n) {
-    for (size_t i = 0; i < fk_st_count(st); i++) {
-      const char *name = fk_st_get(st, i)->name;
-      int known = 0;
-      for (int k = 0; k < p->n && !known; k++) known = !strcmp(p->e[k].name, name);
-      if (!known)
-        return fk_err_set(e, FK_EUSER,
-                          "%s: tensor '%s' is not part of RIFE v4.6's IFNet (%d tensors expected, "
-                          "the file has %zu)",
-                          path, name, p->n, fk_st_count(st));
-    }
-  }
-  return FK_OK;
+  static const fk_interp_names names = {
+      "RIFE", "RIFE v4.6's IFNet",
+      "is this a RIFE v4.6 flownet? (models/convert_interpolator.py converts Practical-RIFE's "
+      "flownet.pkl)",
+      "only RIFE v4.6's IFNet is supported; v4.7 and later add an encoder"};
+  return fk_interp_check_tensors(st, p->n, want, p, &names, e);
 }
 
 static int host(const fk_st_file *st, const char *fmt, int b, int i, float **v, fk_err *e) {
