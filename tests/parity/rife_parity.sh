@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# RIFE v4.6 against tests/reference/rife_ref.py (the published IFNet in
+# RIFE v4.6 (this test opens a Vulkan device) against
+# tests/reference/rife_ref.py (the published IFNet in
 # torch, random weights, computed here): its flownet.pkl through
 # models/convert_interpolator.py, then funky.interp on the CPU and on
 # Vulkan (fp32: relative error < 1e-3; fp16 storage: < 2e-2) at 3 times on
