@@ -4,7 +4,8 @@
  * messages, the CPU reference and Vulkan agree (fp32 < 1e-4, fp16 < 2e-2)
  * at two times, frame-size and time errors, Practical-RIFE's padding
  * (right and below) through fk_interp_between, and fk_interp_midpoints
- * computing each frame at its own time. 64x96 frames. */
+ * computing each frame at its own time. 64x96 frames; labelled "heavy"
+ * (the whole network on the plain C reference: minutes under ASan). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
