@@ -4,11 +4,18 @@
 #define FK_TEST_NN_UTIL_H
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "nn/backend.h"
+
+/* A file under ../shared/golden beside the repo ($SRC, else "."). */
+static inline void test_golden_path(char *out, size_t n, const char *rel) {
+  const char *src = getenv("SRC");
+  snprintf(out, n, "%.2000s/../shared/golden/%s", src ? src : ".", rel);
+}
 
 static uint64_t test_rng = 12345;
 static inline float test_rand(float lo, float hi) {

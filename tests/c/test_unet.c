@@ -96,12 +96,11 @@ static void run(fk_nn *nn, const fk_sd_model *m, fk_st_file *g, int f16, const c
 }
 
 int main(void) {
-  const char *src = getenv("SRC");
   char p[4096];
   fk_err e = {0};
   fk_nn *cpu, *gpu;
   if (test_backends(&cpu, &gpu)) return 1;
-  snprintf(p, sizeof p, "%.2000s/../shared/golden/cases/unet.safetensors", src ? src : ".");
+  test_golden_path(p, sizeof p, "cases/unet.safetensors");
   fk_st_file *g;
   if (fk_st_open(p, &g, &e)) {
     CHECK(0, "golden: %s", e.msg);
@@ -109,7 +108,7 @@ int main(void) {
   }
   static const char *const layouts[] = {"tiny-sd", "tiny-sd.safetensors"};
   for (int l = 0; l < 2; l++) {
-    snprintf(p, sizeof p, "%.2000s/../shared/golden/%s", src ? src : ".", layouts[l]);
+    test_golden_path(p, sizeof p, layouts[l]);
     fk_sd_model *m;
     if (fk_sd_open(p, FK_SD_STRICT, &m, &e)) {
       CHECK(0, "open %s: %s", p, e.msg);

@@ -202,12 +202,11 @@ static void tiled(fk_nn *nn, const fk_sd_model *m, const char *what) {
 }
 
 int main(void) {
-  const char *src = getenv("SRC");
   char p[4096];
   fk_err e = {0};
   fk_nn *cpu, *gpu;
   if (test_backends(&cpu, &gpu)) return 1;
-  snprintf(p, sizeof p, "%.2000s/../shared/golden/cases/vae.safetensors", src ? src : ".");
+  test_golden_path(p, sizeof p, "cases/vae.safetensors");
   fk_st_file *g;
   if (fk_st_open(p, &g, &e)) {
     CHECK(0, "golden: %s", e.msg);
@@ -215,7 +214,7 @@ int main(void) {
   }
   static const char *const layouts[] = {"tiny-sd", "tiny-sd.safetensors"};
   for (int l = 0; l < 2; l++) {
-    snprintf(p, sizeof p, "%.2000s/../shared/golden/%s", src ? src : ".", layouts[l]);
+    test_golden_path(p, sizeof p, layouts[l]);
     fk_sd_model *m;
     if (fk_sd_open(p, FK_SD_STRICT, &m, &e)) {
       CHECK(0, "open %s: %s", p, e.msg);
