@@ -2,15 +2,22 @@
  * (mode 'nearest', truncate 4.0) at float precision.
  *
  * Speed: an interleaved RGB row is one flat array of 3w floats, so the
- * horizontal pass is out[i] = sum_j w_j pad[i + 3j] over a padded copy of
- * the row and the vertical pass is out_row = sum_j w_j row[y + j - r]. Both
- * kernels accumulate a block of 64 outputs in registers across all taps
- * (one load per multiply-add, no traffic to the output until the end),
- * built with -O3 and AVX2/AVX-512 clones chosen at run time. Horizontally
- * filtered rows live in a ring of 2r+1 rows per thread (about 100 KB at
- * 512 pixels, sigma 2: cache-resident), filled just ahead of the vertical
- * pass, so no image-sized temporary is touched; in place, not even the
- * output is. Two threads split the rows of images from 256x256 up. */
+ * horizontal pass is out[i] = sum_j w_j in[i + 3(j - r)] and the vertical
+ * pass is out_row = sum_j w_j row[y + j - r]. Both kernels accumulate a
+ * block of outputs in registers across all taps (one load per multiply-add
+ * at most, no traffic to the output until the end), built with -O3 and
+ * AVX2/AVX-512 clones chosen at run time. The vertical kernel makes two
+ * output rows at once, so each row it loads serves both: half the loads.
+ * Horizontally filtered rows live in a ring of 2r+2 rows per thread (about
+ * 100 KB at 512 pixels, sigma 2: cache-resident), filled just ahead of the
+ * vertical pass, so no image-sized temporary is touched. Only the first
+ * and last r pixels of a row go through a padded copy.
+ *
+ * The source is a row callback, so a producer (the noise field) can hand
+ * over rows as it draws them and the unblurred image never exists; an
+ * image source blurred in place writes output row y over source row y,
+ * which was last read r rows ago and is still in cache. Two threads split
+ * the rows of images from 256x256 up. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,14 +25,19 @@
 
 #include "image/image.h"
 
-#define FK_BLUR_THREADS 2
-#define BLOCK 64                          /* outputs per block: 8 vectors of 8 */
+#define BLOCK 64                          /* horizontal outputs per block: 8 vectors */
+#define VB 32                             /* vertical: 4 vectors per row, two rows */
 #define A64(n) (((n) + 15) & ~(size_t)15) /* floats, rounded up to 64 bytes */
+
+static int check_sigma(double sigma, fk_err *e) {
+  if (!(sigma > 0) || sigma > 1000)
+    return fk_err_set(e, FK_EUSER, "blur sigma must be in (0, 1000] pixels, got %g", sigma);
+  return FK_OK;
+}
 
 int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
   *out = NULL;
-  if (!(sigma > 0) || sigma > 1000)
-    return fk_err_set(e, FK_EUSER, "blur sigma must be in (0, 1000] pixels, got %g", sigma);
+  if (check_sigma(sigma, e)) return e->code;
   int r = (int)(4.0 * sigma + 0.5);
   float *w = fk_alloc(2 * (size_t)r + 1, sizeof *w);
   double *d = fk_alloc(2 * (size_t)r + 1, sizeof *d);
@@ -44,7 +56,7 @@ int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define FK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FK_CLONES
 #endif
@@ -52,77 +64,121 @@ int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
 /* 8 floats; aligned(4) so that loads from any float address are allowed.
  * One AVX register, or two SSE ones in the baseline clone. */
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
+#define SPLAT(x) ((v8){x, x, x, x, x, x, x, x})
 
-/* out[i] = sum_j w[j] * src[j][i + j * step], i < n: the horizontal pass
- * (src[j] = pad for every j, step 3) and the vertical one (src[j] = the
- * j-th row, step 0) in one kernel, 64 outputs at a time in eight vector
- * accumulators. */
-FK_CLONES static void taps(const float *const *src, size_t step, float *restrict out, size_t n,
-                           const float *restrict w, int ntaps) {
+/* out[i] = sum_j w[j] * src[i + 3 j], i < n: the horizontal pass. */
+FK_CLONES static void hsum(const float *src, float *restrict out, size_t n, const float *restrict w,
+                           int ntaps) {
   size_t i = 0;
   for (; i + BLOCK <= n; i += BLOCK) {
     v8 a[BLOCK / 8];
-    for (int k = 0; k < BLOCK / 8; k++) a[k] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+    for (int k = 0; k < BLOCK / 8; k++) a[k] = SPLAT(0.0f);
     for (int j = 0; j < ntaps; j++) {
-      const float x = w[j];
-      const v8 wj = {x, x, x, x, x, x, x, x};
-      const float *s = src[j] + i + (size_t)j * step;
+      const v8 wj = SPLAT(w[j]);
+      const float *s = src + i + (size_t)j * 3;
       for (int k = 0; k < BLOCK / 8; k++) a[k] += wj * *(const v8 *)(s + 8 * k);
     }
     for (int k = 0; k < BLOCK / 8; k++) *(v8 *)(out + i + 8 * k) = a[k];
   }
   for (; i < n; i++) {
     float acc = 0.0f;
-    for (int j = 0; j < ntaps; j++) acc += w[j] * src[j][i + (size_t)j * step];
+    for (int j = 0; j < ntaps; j++) acc += w[j] * src[i + (size_t)j * 3];
     out[i] = acc;
   }
 }
 
+/* The vertical pass, two rows: out0 = sum_j w[j] row[j] and, when out1 is
+ * not NULL, out1 = sum_j w[j] row[j + 1]. */
+FK_CLONES static void vsum(const float *const *row, float *restrict out0, float *restrict out1,
+                           size_t n, const float *restrict w, int ntaps) {
+  size_t i = 0;
+  for (; out1 && i + VB <= n; i += VB) {
+    v8 a[VB / 8], b[VB / 8];
+    for (int k = 0; k < VB / 8; k++) {
+      a[k] = SPLAT(w[0]) * *(const v8 *)(row[0] + i + 8 * k);
+      b[k] = SPLAT(0.0f);
+    }
+    for (int j = 1; j < ntaps; j++) {
+      const v8 wa = SPLAT(w[j]), wb = SPLAT(w[j - 1]);
+      for (int k = 0; k < VB / 8; k++) {
+        const v8 v = *(const v8 *)(row[j] + i + 8 * k);
+        a[k] += wa * v;
+        b[k] += wb * v;
+      }
+    }
+    for (int k = 0; k < VB / 8; k++) {
+      *(v8 *)(out0 + i + 8 * k) = a[k];
+      *(v8 *)(out1 + i + 8 * k) =
+          b[k] + SPLAT(w[ntaps - 1]) * *(const v8 *)(row[ntaps] + i + 8 * k);
+    }
+  }
+  for (; !out1 && i + BLOCK <= n; i += BLOCK) {
+    v8 a[BLOCK / 8];
+    for (int k = 0; k < BLOCK / 8; k++) a[k] = SPLAT(0.0f);
+    for (int j = 0; j < ntaps; j++) {
+      const v8 wj = SPLAT(w[j]);
+      for (int k = 0; k < BLOCK / 8; k++) a[k] += wj * *(const v8 *)(row[j] + i + 8 * k);
+    }
+    for (int k = 0; k < BLOCK / 8; k++) *(v8 *)(out0 + i + 8 * k) = a[k];
+  }
+  for (; i < n; i++) {
+    float a = 0.0f, b = 0.0f;
+    for (int j = 0; j < ntaps; j++) {
+      a += w[j] * row[j][i];
+      if (out1) b += w[j] * row[j + 1][i];
+    }
+    out0[i] = a;
+    if (out1) out1[i] = b;
+  }
+}
+
 typedef struct job {
-  const fk_image *src;
-  float *dst; /* src->px itself when blurring in place */
-  /* In place, the rows within r of a boundary between two threads' rows
-   * are read by both while one of them overwrites them: both read a copy,
-   * edge[0] of rows edge_y[0] .. edge_y[0] + edge_n[0] - 1 above y0 and
-   * edge[1] below y1 (NULL: none). */
-  const float *edge[2];
-  int edge_y[2], edge_n[2];
-  const float *w;
-  int radius, y0, y1;
-  float *ring; /* (2r+1) filtered rows, ring_stride floats apart */
+  int w, h, radius, y0, y1;
+  fk_blur_row_fn row_fn;
+  void *row_ctx;
+  float *dst;
+  const float *wts;
+  float *ring; /* 2r+2 filtered rows, ring_stride floats apart */
   size_t ring_stride;
-  float *pad;         /* one padded source row */
-  const float **ptrs; /* 2r+1 row pointers */
+  float *pad;         /* a padded row, or the padded ends of one */
+  const float **ptrs; /* 2r+2 row pointers */
 } job;
 
 static void hrow(const job *j, int y, float *out) {
-  const int w = j->src->w, r = j->radius, ntaps = 2 * r + 1;
-  const size_t row = (size_t)w * 3;
-  const float *in = j->src->px + (size_t)y * row;
-  for (int k = 0; k < 2; k++)
-    if (j->edge[k] && y >= j->edge_y[k] && y < j->edge_y[k] + j->edge_n[k])
-      in = j->edge[k] + (size_t)(y - j->edge_y[k]) * row;
+  const int r = j->radius, ntaps = 2 * r + 1;
+  const size_t row = (size_t)j->w * 3, e = 3 * (size_t)r; /* outputs reading past an end */
+  const float *in = j->row_fn(j->row_ctx, y);
   float *pad = j->pad;
   for (int k = 0; k < r; k++) memcpy(pad + (size_t)k * 3, in, 3 * sizeof *in);
-  memcpy(pad + (size_t)r * 3, in, row * sizeof *in);
-  for (int k = 0; k < r; k++) memcpy(pad + (size_t)(r + w + k) * 3, in + row - 3, 3 * sizeof *in);
-  for (int k = 0; k < ntaps; k++) j->ptrs[k] = pad;
-  taps(j->ptrs, 3, out, row, j->w, ntaps);
+  if (row <= 4 * e) { /* narrow: the whole row padded */
+    memcpy(pad + e, in, row * sizeof *in);
+    for (int k = 0; k < r; k++) memcpy(pad + e + row + (size_t)k * 3, in + row - 3, 3 * sizeof *in);
+    hsum(pad, out, row, j->wts, ntaps);
+    return;
+  }
+  memcpy(pad + e, in, 2 * e * sizeof *in);
+  hsum(pad, out, e, j->wts, ntaps);
+  hsum(in, out + e, row - 2 * e, j->wts, ntaps);
+  memcpy(pad, in + row - 2 * e, 2 * e * sizeof *in);
+  for (int k = 0; k < r; k++) memcpy(pad + 2 * e + (size_t)k * 3, in + row - 3, 3 * sizeof *in);
+  hsum(pad, out + row - e, e, j->wts, ntaps);
 }
 
 static void run_job(job *j) {
-  const int h = j->src->h, r = j->radius, ntaps = 2 * r + 1;
-  const size_t row = (size_t)j->src->w * 3;
+  const int h = j->h, r = j->radius, ntaps = 2 * r + 1, nring = ntaps + 1;
+  const size_t row = (size_t)j->w * 3;
   int next = j->y0 - r < 0 ? 0 : j->y0 - r; /* next source row to filter */
-  for (int y = j->y0; y < j->y1; y++) {
-    int need = y + r < h ? y + r : h - 1;
-    for (; next <= need; next++) hrow(j, next, j->ring + (size_t)(next % ntaps) * j->ring_stride);
-    for (int k = 0; k < ntaps; k++) {
+  for (int y = j->y0; y < j->y1; y += 2) {
+    const int pair = y + 1 < j->y1, last = y + pair + r;
+    for (; next <= (last < h ? last : h - 1); next++)
+      hrow(j, next, j->ring + (size_t)(next % nring) * j->ring_stride);
+    for (int k = 0; k <= ntaps; k++) {
       int yy = y + k - r;
       yy = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
-      j->ptrs[k] = j->ring + (size_t)(yy % ntaps) * j->ring_stride;
+      j->ptrs[k] = j->ring + (size_t)(yy % nring) * j->ring_stride;
     }
-    taps(j->ptrs, 0, j->dst + (size_t)y * row, row, j->w, ntaps);
+    float *out = j->dst + (size_t)y * row;
+    vsum(j->ptrs, out, pair ? out + row : NULL, row, j->wts, ntaps);
   }
 }
 
@@ -131,64 +187,44 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
-int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
-  if (!(sigma > 0)) {
-    if (dst == src) return FK_OK;
-    return fk_image_copy(src, dst, e);
-  }
-  float *w;
+int fk_image_blur_rows(int w, int h, double sigma, fk_blur_row_fn row_fn,
+                       void *const ctx[FK_BLUR_THREADS], float *dst, fk_err *e) {
+  float *wts;
   int r;
-  if (fk_image_gauss_weights(sigma, &w, &r, e)) return e->code;
+  if (fk_image_gauss_weights(sigma, &wts, &r, e)) return e->code;
   const int ntaps = 2 * r + 1;
-  const size_t row = (size_t)src->w * 3, n = row * (size_t)src->h;
-  const int threads = (size_t)src->w * (size_t)src->h >= 256 * 256 ? FK_BLUR_THREADS : 1;
+  const size_t row = (size_t)w * 3;
+  const int threads = fk_image_blur_threads(w, h);
   /* per thread: the ring, a padded row and the row pointers. The ring's
    * rows start on 64-byte lines, so the vertical pass's vector loads never
    * straddle two lines (a split load costs two). */
   const size_t ring_stride = A64(row);
-  const size_t per =
-      A64((size_t)ntaps * ring_stride + (size_t)(src->w + 2 * r) * 3) + A64(2 * (size_t)ntaps);
-  /* In place, output row y goes straight into source row y, which was
-   * last read r rows ago and is still in cache, instead of into a fresh
-   * image that every store would first fetch from memory. The rows around
-   * each boundary between threads are copied first (see job.edge). */
-  const int in_place = dst == src;
-  const size_t edge_rows = in_place ? 2 * (size_t)r : 0;
-  float *scratch = fk_alloc(per * (size_t)threads + edge_rows * row * (size_t)(threads - 1) + 15,
-                            sizeof *scratch);
-  float *aligned = scratch + (64 - (uintptr_t)scratch % 64) % 64 / sizeof *scratch;
-  float *out = in_place ? dst->px : fk_alloc(n, sizeof *out); /* all written: no zeroing */
-  if (!scratch || !out) {
-    free(w);
-    free(scratch);
-    if (!in_place) free(out);
-    return fk_err_oom(e, "a blurred image", n * sizeof *out);
+  const size_t ring = A64((size_t)(ntaps + 1) * ring_stride + (size_t)(w + 2 * r) * 3);
+  const size_t per = ring + A64(2 * (size_t)(ntaps + 1));
+  float *scratch = fk_alloc(per * (size_t)threads + 15, sizeof *scratch);
+  if (!scratch) {
+    free(wts);
+    return fk_err_oom(e, "blur rows", per * (size_t)threads * sizeof *scratch);
   }
+  float *aligned = scratch + (64 - (uintptr_t)scratch % 64) % 64 / sizeof *scratch;
   job jobs[FK_BLUR_THREADS];
   pthread_t tid[FK_BLUR_THREADS];
   int started[FK_BLUR_THREADS] = {0};
   for (int i = 0; i < threads; i++) {
     float *base = aligned + per * (size_t)i;
-    jobs[i] = (job){.src = src,
-                    .dst = out,
-                    .w = w,
+    jobs[i] = (job){.w = w,
+                    .h = h,
                     .radius = r,
-                    .y0 = src->h * i / threads,
-                    .y1 = src->h * (i + 1) / threads,
+                    .y0 = fk_image_blur_split(h, threads, i),
+                    .y1 = fk_image_blur_split(h, threads, i + 1),
+                    .row_fn = row_fn,
+                    .row_ctx = ctx[i],
+                    .dst = dst,
+                    .wts = wts,
                     .ring = base,
                     .ring_stride = ring_stride,
-                    .pad = base + (size_t)ntaps * ring_stride,
-                    .ptrs = (const float **)(void *)(base + A64((size_t)ntaps * ring_stride +
-                                                                (size_t)(src->w + 2 * r) * 3))};
-  }
-  for (int i = 1; i < threads && in_place; i++) { /* the boundary at jobs[i].y0 */
-    float *copy = aligned + per * (size_t)threads + edge_rows * row * (size_t)(i - 1);
-    int y0 = jobs[i].y0 - r < 0 ? 0 : jobs[i].y0 - r;
-    int y1 = jobs[i].y0 + r > src->h ? src->h : jobs[i].y0 + r;
-    memcpy(copy, src->px + (size_t)y0 * row, (size_t)(y1 - y0) * row * sizeof *copy);
-    jobs[i].edge[0] = jobs[i - 1].edge[1] = copy;
-    jobs[i].edge_y[0] = jobs[i - 1].edge_y[1] = y0;
-    jobs[i].edge_n[0] = jobs[i - 1].edge_n[1] = y1 - y0;
+                    .pad = base + (size_t)(ntaps + 1) * ring_stride,
+                    .ptrs = (const float **)(void *)(base + ring)};
   }
   for (int i = 1; i < threads; i++)
     started[i] = !pthread_create(&tid[i], NULL, thread_main, &jobs[i]);
@@ -200,7 +236,75 @@ int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
       run_job(&jobs[i]); /* no thread to be had: do it here */
   }
   free(scratch);
-  free(w);
+  free(wts);
+  return FK_OK;
+}
+
+int fk_image_blur_threads(int w, int h) {
+  return (size_t)w * (size_t)h >= 256 * 256 ? FK_BLUR_THREADS : 1;
+}
+
+int fk_image_blur_split(int h, int threads, int i) {
+  return (int)((long)h * i / threads);
+}
+
+/* An image as a row source. In place, the rows within r of a boundary
+ * between two threads' rows are read by both while one of them overwrites
+ * them: both read a copy, edge[0] of rows edge_y[0] .. edge_y[0] +
+ * edge_n[0] - 1 above the thread's rows and edge[1] below (NULL: none). */
+typedef struct {
+  const fk_image *src;
+  const float *edge[2];
+  int edge_y[2], edge_n[2];
+} image_rows;
+
+static const float *image_row(void *ctx, int y) {
+  const image_rows *s = ctx;
+  const size_t row = (size_t)s->src->w * 3;
+  for (int k = 0; k < 2; k++)
+    if (s->edge[k] && y >= s->edge_y[k] && y < s->edge_y[k] + s->edge_n[k])
+      return s->edge[k] + (size_t)(y - s->edge_y[k]) * row;
+  return s->src->px + (size_t)y * row;
+}
+
+int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
+  if (!(sigma > 0)) {
+    if (dst == src) return FK_OK;
+    return fk_image_copy(src, dst, e);
+  }
+  if (check_sigma(sigma, e)) return e->code;
+  const int r = (int)(4.0 * sigma + 0.5), threads = fk_image_blur_threads(src->w, src->h);
+  const size_t row = (size_t)src->w * 3, n = row * (size_t)src->h;
+  const int in_place = dst == src, copy_edges = in_place && threads > 1;
+  float *out = in_place ? dst->px : fk_alloc(n, sizeof *out);
+  float *edges =
+      copy_edges ? fk_alloc(2 * (size_t)r * row * (size_t)(threads - 1), sizeof *edges) : NULL;
+  if (!out || (copy_edges && !edges)) {
+    free(edges);
+    if (!in_place) free(out);
+    return fk_err_oom(e, "a blurred image", n * sizeof *out);
+  }
+  image_rows rows[FK_BLUR_THREADS];
+  void *ctx[FK_BLUR_THREADS];
+  for (int i = 0; i < FK_BLUR_THREADS; i++) {
+    rows[i] = (image_rows){.src = src};
+    ctx[i] = &rows[i];
+  }
+  for (int i = 1; i < threads && edges; i++) { /* the boundary above thread i's rows */
+    float *copy = edges + 2 * (size_t)r * row * (size_t)(i - 1);
+    int b = fk_image_blur_split(src->h, threads, i);
+    int y0 = b - r < 0 ? 0 : b - r, y1 = b + r > src->h ? src->h : b + r;
+    memcpy(copy, src->px + (size_t)y0 * row, (size_t)(y1 - y0) * row * sizeof *copy);
+    rows[i].edge[0] = rows[i - 1].edge[1] = copy;
+    rows[i].edge_y[0] = rows[i - 1].edge_y[1] = y0;
+    rows[i].edge_n[0] = rows[i - 1].edge_n[1] = y1 - y0;
+  }
+  int rc = fk_image_blur_rows(src->w, src->h, sigma, image_row, ctx, out, e);
+  free(edges);
+  if (rc) {
+    if (!in_place) free(out);
+    return rc;
+  }
   if (!in_place) {
     dst->w = src->w;
     dst->h = src->h;

@@ -23,15 +23,20 @@ int fk_image_new(fk_image *img, int w, int h, fk_err *e) {
   return FK_OK;
 }
 
-int fk_image_new_filled(fk_image *img, int w, int h, const float rgb[3], fk_err *e) {
+int fk_image_new_unset(fk_image *img, int w, int h, fk_err *e) {
   img->w = img->h = 0;
   img->px = NULL;
   if (fk_image_check_size(w, h, "image size", e)) return e->code;
   size_t n = (size_t)w * (size_t)h * 3;
-  img->px = fk_alloc(n, sizeof(float)); /* filled below: no zeroing */
+  img->px = fk_alloc(n, sizeof(float));
   if (!img->px) return fk_err_oom(e, "an image", n * sizeof(float));
   img->w = w;
   img->h = h;
+  return FK_OK;
+}
+
+int fk_image_new_filled(fk_image *img, int w, int h, const float rgb[3], fk_err *e) {
+  if (fk_image_new_unset(img, w, h, e)) return e->code;
   fk_image_fill(img, rgb[0], rgb[1], rgb[2]);
   return FK_OK;
 }

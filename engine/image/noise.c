@@ -5,9 +5,15 @@
 #include "image/noise.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/hash.h"
+
+#ifdef __SSE__
+#include <xmmintrin.h>
+#endif
 
 void fk_noise_normalise(const fk_noise_cfg *cfg, float *out) {
   double top = 0;
@@ -29,6 +35,182 @@ void fk_noise_normalise(const fk_noise_cfg *cfg, float *out) {
   }
 }
 
+/* Drawing order does not change the result (each channel keeps its
+ * maximum), so points are drawn by row band, not by bin: the discs of one
+ * band land in a few cache-resident rows, where bin order scattered them
+ * over the whole image (a cache miss per disc row at 512x512). Points are
+ * counting-sorted into bands; each disc row is one contiguous run of
+ * interleaved RGB floats, maxed against the bin's colour repeated.
+ *
+ * For the same reason a range of rows can be drawn on its own: every disc
+ * that touches it, clipped to it. Threads share the work that way, without
+ * locks (a disc across a boundary is drawn by both, each part once), and
+ * with `blur` the field is made a band at a time as the blur asks for rows,
+ * so the unblurred image never exists: one pass over the output instead of
+ * three. Rows get the background just before the first disc lands on them,
+ * so they are still in cache when it does. */
+#define BAND 16              /* rows: 16 x 512 px x 12 B = 96 KB, in L2 */
+#define CHUNK (1u << 16)     /* points sorted at a time when not blurring */
+#define FUSED_MAX (1u << 22) /* points sorted at once when blurring (32 MB) */
+#define THREADS 2
+#define THREADED_POINTS 4096 /* fewer points than this: one thread */
+
+typedef struct {
+  uint16_t x, y; /* centre */
+  uint32_t bin;
+} point;
+
+typedef struct {
+  int dy, hw; /* disc row dy spans dx in [-hw, hw] */
+} span;
+
+/* q[i] = max(q[i], pat[i]), i < len. Taking a maximum twice changes
+ * nothing, so a run of 4 or more is covered by 4-float steps plus one
+ * last step ending at len, overlapping the one before: 3 SSE maxima for a
+ * 3-pixel disc row. That last step is loaded before anything is stored: a
+ * load that partly overlaps a store still in flight would wait for it. */
+static inline void run_max(float *restrict q, const float *restrict pat, int len) {
+#ifdef __SSE__
+  if (len >= 4) {
+    const __m128 tail = _mm_max_ps(_mm_loadu_ps(q + len - 4), _mm_loadu_ps(pat + len - 4));
+    for (int i = 0; i + 4 < len; i += 4)
+      _mm_storeu_ps(q + i, _mm_max_ps(_mm_loadu_ps(q + i), _mm_loadu_ps(pat + i)));
+    _mm_storeu_ps(q + len - 4, tail);
+    return;
+  }
+#endif
+  for (int i = 0; i < len; i++) q[i] = pat[i] > q[i] ? pat[i] : q[i];
+}
+
+/* What is drawn, shared by every range of rows. */
+typedef struct {
+  int w, h, rr, n_sp;
+  span sp[2 * 256 + 1];
+  const float *pat; /* colour runs: plen floats per bin */
+  size_t plen;
+  float bg[12];       /* the background, 4 pixels */
+  const point *pts;   /* sorted by band */
+  const size_t *band; /* band[j]: end of band j in pts */
+} scene;
+
+/* A range of rows [y0, y1) being drawn; row y lives at px + (y - py0) w 3. */
+typedef struct {
+  const scene *sc;
+  float *px;
+  int py0, y0, y1;
+  int filled; /* rows from y0 holding the background so far */
+} rows;
+
+static void fill_to(rows *j, int y) {
+  const size_t row = (size_t)j->sc->w * 3;
+  y = y < j->y1 ? y : j->y1;
+  /* plain stores: memcpy of a few KB is `rep movsb`, which on some CPUs
+   * writes around the cache, and the discs would then miss on every row */
+  for (; j->filled < y; j->filled++) {
+    float *restrict q = j->px + (size_t)(j->filled - j->py0) * row;
+    size_t i = 0;
+    for (; i + 12 <= row; i += 12)
+      for (int m = 0; m < 12; m++) q[i + m] = j->sc->bg[m];
+    for (; i < row; i++) q[i] = j->sc->bg[i % 3];
+  }
+}
+
+/* Background and every disc touching rows [y0, y1), clipped to them. */
+static void draw(rows *j) {
+  const scene *sc = j->sc;
+  const int w = sc->w, rr = sc->rr, n_bands = (sc->h + BAND - 1) / BAND;
+  const int first = j->y0 - rr < 0 ? 0 : (j->y0 - rr) / BAND, last = (j->y1 - 1 + rr) / BAND;
+  for (int b = first; b <= last && b < n_bands; b++) {
+    fill_to(j, (b + 1) * BAND + rr);
+    for (size_t i = b ? sc->band[b - 1] : 0; i < sc->band[b]; i++) {
+      const int x = sc->pts[i].x, y = sc->pts[i].y;
+      const float *pat = sc->pat + sc->pts[i].bin * sc->plen;
+      const int inside = x >= rr && x + rr < w && y - rr >= j->y0 && y + rr < j->y1;
+      for (int s = 0; s < sc->n_sp; s++) {
+        int yy = y + sc->sp[s].dy, x0 = x - sc->sp[s].hw, x1 = x + sc->sp[s].hw;
+        if (!inside) {
+          if (yy < j->y0 || yy >= j->y1) continue;
+          x0 = x0 < 0 ? 0 : x0;
+          x1 = x1 >= w ? w - 1 : x1;
+        }
+        run_max(j->px + ((size_t)(yy - j->py0) * (size_t)w + (size_t)x0) * 3, pat,
+                3 * (x1 - x0 + 1));
+      }
+    }
+  }
+  fill_to(j, j->y1);
+}
+
+static void *draw_main(void *arg) {
+  draw(arg);
+  return NULL;
+}
+
+/* The whole image, rows split between threads; the background first if
+ * `fill`. */
+static void draw_all(const scene *sc, float *px, int fill) {
+  const int n_bands = (sc->h + BAND - 1) / BAND;
+  const int n = sc->band[n_bands - 1] >= THREADED_POINTS && n_bands >= THREADS ? THREADS : 1;
+  rows jobs[THREADS];
+  pthread_t tid[THREADS];
+  int started[THREADS] = {0};
+  for (int t = 0; t < n; t++) { /* boundaries on band boundaries: no band is split */
+    int y0 = n_bands * t / n * BAND, y1 = n_bands * (t + 1) / n * BAND;
+    y1 = y1 < sc->h ? y1 : sc->h;
+    jobs[t] = (rows){.sc = sc, .px = px, .y0 = y0, .y1 = y1, .filled = fill ? y0 : y1};
+  }
+  for (int t = 1; t < n; t++) started[t] = !pthread_create(&tid[t], NULL, draw_main, &jobs[t]);
+  draw(&jobs[0]);
+  for (int t = 1; t < n; t++) {
+    if (started[t])
+      pthread_join(tid[t], NULL);
+    else
+      draw(&jobs[t]); /* no thread to be had: do it here */
+  }
+}
+
+/* A blur thread's row source: its current band, drawn when first asked. */
+typedef struct {
+  rows r;
+  int band;
+} band_src;
+
+static const float *band_row(void *ctx, int y) {
+  band_src *s = ctx;
+  const int b = y / BAND;
+  if (b != s->band) {
+    s->band = b;
+    s->r.py0 = s->r.y0 = s->r.filled = b * BAND;
+    s->r.y1 = (b + 1) * BAND < s->r.sc->h ? (b + 1) * BAND : s->r.sc->h;
+    draw(&s->r);
+  }
+  return s->r.px + (size_t)(y - s->r.py0) * (size_t)s->r.sc->w * 3;
+}
+
+/* Points first .. first + n - 1 (in bin-major order) counting-sorted into
+ * sorted[] by band; band[j] ends as the end of band j. */
+static void sort_points(const fk_noise_cfg *cfg, size_t first, size_t n, point *raw, uint32_t *rb,
+                        point *sorted, size_t *band, size_t n_bands) {
+  const uint64_t w = (uint64_t)cfg->w, h = (uint64_t)cfg->h, ppb = (uint64_t)cfg->points_per_bin;
+  /* fk_hash3(seed, b, k) = mix(hb ^ k), hb = mix(mix(seed) ^ b): once per bin */
+  const uint64_t hs = fk_hash_mix(cfg->seed);
+  uint64_t b = first / ppb, k = first % ppb, hb = fk_hash_mix(hs ^ b);
+  memset(band, 0, (n_bands + 1) * sizeof *band);
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t hv = fk_hash_mix(hb ^ k);
+    const uint64_t x = ((hv & 0xffffffffu) * w) >> 32, y = ((hv >> 32) * h) >> 32;
+    raw[i] = (point){(uint16_t)x, (uint16_t)y, (uint32_t)b};
+    rb[i] = (uint32_t)(y / BAND);
+    band[rb[i] + 1]++;
+    if (++k == ppb) {
+      k = 0;
+      hb = fk_hash_mix(hs ^ ++b);
+    }
+  }
+  for (size_t j = 0; j < n_bands; j++) band[j + 1] += band[j];
+  for (size_t i = 0; i < n; i++) sorted[band[rb[i]]++] = raw[i];
+}
+
 int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   if (fk_image_check_size(cfg->w, cfg->h, "noise field size", e)) return e->code;
   if (cfg->points_per_bin < 1 || cfg->points_per_bin > 1 << 20)
@@ -38,57 +220,75 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
     return fk_err_set(e, FK_EUSER, "radius must be in [0, 256] pixels, got %g", cfg->radius);
   if (cfg->norm == FK_NORM_DB && !(cfg->db_max > cfg->db_min))
     return fk_err_set(e, FK_EUSER, "normalise {db_min, db_max} needs db_min < db_max");
-  if (fk_image_new_filled(img, cfg->w, cfg->h, cfg->background, e)) return e->code;
-  /* The disc's pixel offsets, once: (dx, dy) pairs and their linear offset. */
-  int rr = (int)floor(cfg->radius);
-  size_t cap = (size_t)(2 * rr + 1) * (size_t)(2 * rr + 1);
-  int *off = fk_alloc(3 * cap, sizeof *off);
-  float *light = fk_alloc(cfg->n ? cfg->n : 1, sizeof *light);
-  if (!off || !light) {
-    free(off);
-    free(light);
-    fk_image_free(img);
-    return fk_err_oom(e, "a noise field", 3 * cap * sizeof *off);
+  if (!(cfg->blur >= 0) || cfg->blur > 1000)
+    return fk_err_set(e, FK_EUSER, "blur must be a sigma in [0, 1000] pixels, got %g", cfg->blur);
+  if (fk_image_new_unset(img, cfg->w, cfg->h, e)) return e->code; /* all written below */
+  const size_t total = cfg->n * (size_t)cfg->points_per_bin;
+  const int fused = cfg->blur > 0 && total <= FUSED_MAX;
+  const size_t chunk = fused ? (total ? total : 1) : total < CHUNK ? (total ? total : 1) : CHUNK;
+  const size_t n_bins = cfg->n ? cfg->n : 1, n_bands = ((size_t)cfg->h + BAND - 1) / BAND;
+  scene *sc = fk_alloc(1, sizeof *sc);
+  float *light = fk_alloc(n_bins, sizeof *light), *pat = NULL;
+  point *raw = fk_alloc(chunk, sizeof *raw), *sorted = fk_alloc(chunk, sizeof *sorted);
+  uint32_t *rb = fk_alloc(chunk, sizeof *rb); /* each raw point's band */
+  size_t *band = fk_alloc(n_bands + 1, sizeof *band);
+  int rc = FK_OK;
+  if (sc) {
+    *sc = (scene){
+        .w = cfg->w, .h = cfg->h, .rr = (int)floor(cfg->radius), .pts = sorted, .band = band};
+    sc->plen = 3 * (2 * (size_t)sc->rr + 1);
+    sc->pat = pat = fk_alloc(n_bins * sc->plen, sizeof *pat); /* bin colour, diameter times */
   }
-  size_t n_off = 0;
-  double r2 = cfg->radius * cfg->radius;
-  for (int dy = -rr; dy <= rr; dy++)
-    for (int dx = -rr; dx <= rr; dx++)
-      if (dx * dx + dy * dy <= r2) {
-        off[3 * n_off] = dx;
-        off[3 * n_off + 1] = dy;
-        off[3 * n_off + 2] = (dy * cfg->w + dx) * 3;
-        n_off++;
-      }
-  fk_noise_normalise(cfg, light);
-  const uint64_t w = (uint64_t)cfg->w, h = (uint64_t)cfg->h;
-  for (size_t b = 0; b < cfg->n; b++) {
+  if (!sc || !light || !pat || !raw || !sorted || !rb || !band)
+    rc = fk_err_oom(e, "a noise field", 3 * chunk * sizeof *raw);
+  const double r2 = cfg->radius * cfg->radius;
+  for (int dy = -sc->rr; dy <= sc->rr && !rc; dy++) {
+    int hw = -1;
+    for (int dx = 0; dx <= sc->rr; dx++)
+      if (dx * dx + dy * dy <= r2) hw = dx;
+    if (hw >= 0) sc->sp[sc->n_sp++] = (span){dy, hw};
+  }
+  for (int m = 0; m < 12 && !rc; m++) sc->bg[m] = cfg->background[m % 3];
+  if (!rc) fk_noise_normalise(cfg, light);
+  for (size_t b = 0; b < cfg->n && !rc; b++) {
     float rgb[3];
     if (cfg->colour(cfg->colour_ctx, b, cfg->n, rgb)) {
-      free(off);
-      free(light);
-      fk_image_free(img);
-      return fk_err_set(e, FK_EUSER, "the colour scheme failed at bin %zu", b + 1);
+      rc = fk_err_set(e, FK_EUSER, "the colour scheme failed at bin %zu", b + 1);
+      break;
     }
-    const float c0 = rgb[0] * light[b], c1 = rgb[1] * light[b], c2 = rgb[2] * light[b];
-    for (int k = 0; k < cfg->points_per_bin; k++) {
-      uint64_t hv = fk_hash3(cfg->seed, b, (uint64_t)k);
-      int x = (int)(((hv & 0xffffffffu) * w) >> 32), y = (int)(((hv >> 32) * h) >> 32);
-      float *centre = img->px + ((size_t)y * (size_t)cfg->w + (size_t)x) * 3;
-      int inside = x >= rr && y >= rr && x + rr < cfg->w && y + rr < cfg->h;
-      for (size_t o = 0; o < n_off; o++) {
-        if (!inside) {
-          int px = x + off[3 * o], py = y + off[3 * o + 1];
-          if (px < 0 || py < 0 || px >= cfg->w || py >= cfg->h) continue;
-        }
-        float *p = centre + off[3 * o + 2];
-        p[0] = c0 > p[0] ? c0 : p[0];
-        p[1] = c1 > p[1] ? c1 : p[1];
-        p[2] = c2 > p[2] ? c2 : p[2];
-      }
-    }
+    for (size_t i = 0; i < sc->plen; i++) pat[b * sc->plen + i] = rgb[i % 3] * light[b];
   }
-  free(off);
+  const size_t band_floats = (size_t)BAND * (size_t)cfg->w * 3;
+  float *bands = !rc && fused ? fk_alloc(FK_BLUR_THREADS * band_floats, sizeof *bands) : NULL;
+  if (!rc && fused && !bands)
+    rc = fk_err_oom(e, "noise field bands", FK_BLUR_THREADS * band_floats * sizeof *bands);
+  if (!rc && fused) {
+    sort_points(cfg, 0, total, raw, rb, sorted, band, n_bands);
+    band_src src[FK_BLUR_THREADS];
+    void *ctx[FK_BLUR_THREADS];
+    for (int t = 0; t < FK_BLUR_THREADS; t++) {
+      src[t] = (band_src){.r = {.sc = sc, .px = bands + (size_t)t * band_floats}, .band = -1};
+      ctx[t] = &src[t];
+    }
+    rc = fk_image_blur_rows(cfg->w, cfg->h, cfg->blur, band_row, ctx, img->px, e);
+  } else if (!rc) { /* chunks of points, each drawn over all rows */
+    size_t first = 0;
+    do {
+      const size_t n = total - first < chunk ? total - first : chunk;
+      sort_points(cfg, first, n, raw, rb, sorted, band, n_bands);
+      draw_all(sc, img->px, first == 0);
+      first += n;
+    } while (first < total);
+    if (cfg->blur > 0) rc = fk_image_blur(img, img, cfg->blur, e);
+  }
+  free(bands);
+  free(sc);
   free(light);
-  return FK_OK;
+  free(pat);
+  free(raw);
+  free(sorted);
+  free(rb);
+  free(band);
+  if (rc) fk_image_free(img);
+  return rc;
 }
