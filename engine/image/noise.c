@@ -242,7 +242,7 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   if (!sc || !light || !pat || !raw || !sorted || !rb || !band)
     rc = fk_err_oom(e, "a noise field", 3 * chunk * sizeof *raw);
   const double r2 = cfg->radius * cfg->radius;
-  for (int dy = -sc->rr; dy <= sc->rr && !rc; dy++) {
+  for (int dy = rc ? 1 : -sc->rr; !rc && dy <= sc->rr; dy++) {
     int hw = -1;
     for (int dx = 0; dx <= sc->rr; dx++)
       if (dx * dx + dy * dy <= r2) hw = dx;
