@@ -112,10 +112,10 @@ static fk_tensor *block(fwd *s, int b, fk_err *e) {
   }
   if (!x) return NULL;
   int64_t h = s->h / sc, w = s->w / sc;
-  fk_tensor *ct = mk(s, 1, RIFE_LAST_CH, h / 2, w / 2, e), *ps = NULL, *up = NULL;
-  int rc = !ct || fk_nn_conv_transpose2d(s->nn, x, blk->last.w, blk->last.b, ct, 2, 1, e) ||
-           !(ps = mk(s, 1, RIFE_LAST_CH / 4, h, w, e)) ||
-           fk_nn_resample_op(s->nn, FK_NN_PIXEL_SHUFFLE, 2, ct, ps, e);
+  /* the transposed conv and both pixel shuffles: a conv and one shuffle */
+  fk_tensor *ct = conv(s, &blk->last, x, &SAME, e), *ps = NULL, *up = NULL;
+  int rc = !ct || !(ps = mk(s, 1, RIFE_LAST_CH / 4, h, w, e)) ||
+           fk_nn_resample_op(s->nn, FK_NN_PIXEL_SHUFFLE, 4, ct, ps, e);
   fk_tensor_free(x);
   fk_tensor_free(ct);
   if (!rc && sc > 1) {
