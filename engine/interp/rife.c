@@ -222,3 +222,16 @@ int fk_rife_forward(fk_rife *r, const fk_tensor *x0, const fk_tensor *x1, float 
   *out = y;
   return FK_OK;
 }
+
+double fk_rife_gflop(int64_t h, int64_t w) {
+  double f = 0;
+  for (int b = 0; b < FK_RIFE_BLOCKS; b++) {
+    /* conv0 runs at 1/(2 scale) then 1/(4 scale), the ResConvs at
+     * 1/(4 scale), the transpose conv's 4x4 taps per input pixel */
+    double sc = fk_rife_scale(b), c = (double)fk_rife_width(b);
+    double half = (double)h * (double)w / (4 * sc * sc), quarter = half / 4;
+    f += half * 9 * (double)fk_rife_in_ch(b) * (c / 2) + quarter * 9 * (c / 2) * c +
+         quarter * RIFE_RESCONVS * 9 * c * c + quarter * 16 * c * RIFE_LAST_CH;
+  }
+  return 2 * f / 1e9;
+}
