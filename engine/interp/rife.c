@@ -31,6 +31,13 @@ static const fk_nn_conv DOWN = {.stride = 2,
                                 .act = FK_NN_ACT_LEAKY,
                                 .alpha = LEAKY};
 static const fk_nn_conv SAME = {.stride = 1, .pad_t = 1, .pad_l = 1, .pad_b = 1, .pad_r = 1};
+static const fk_nn_conv RES = {.stride = 1,
+                               .pad_t = 1,
+                               .pad_l = 1,
+                               .pad_b = 1,
+                               .pad_r = 1,
+                               .act = FK_NN_ACT_LEAKY,
+                               .alpha = LEAKY};
 
 typedef struct fwd {
   fk_rife *r;
@@ -100,13 +107,8 @@ static fk_tensor *block(fwd *s, int b, fk_err *e) {
     x = y;
   }
   for (int i = 0; i < RIFE_RESCONVS && x; i++) {
-    /* LeakyReLU(conv(x) + x); beta is in the conv */
-    y = conv(s, &blk->res[i], x, &SAME, e);
-    if (y && (fk_nn_binary_op(s->nn, FK_NN_ADD, y, x, y, e) ||
-              fk_nn_unary_op(s->nn, FK_NN_LEAKY_RELU, y, y, LEAKY, 0.0f, e))) {
-      fk_tensor_free(y);
-      y = NULL;
-    }
+    /* LeakyReLU(conv(x) * beta + x): beta and + x are in the weights */
+    y = conv(s, &blk->res[i], x, &RES, e);
     fk_tensor_free(x);
     x = y;
   }
