@@ -17,8 +17,8 @@
  * - the block's flow output is multiplied by its scale after the pixel
  *   shuffle and bilinear resize (both linear per channel): the transpose
  *   conv's output channels 0..15 (shuffled into flow channels 0..3) are.
- * The transposed conv itself is uploaded as a plain 3x3 conv (put_last).
- * The scales are powers of two, so those two folds are exact. */
+ * The scales are powers of two, so those two folds are exact. The
+ * transposed conv itself is uploaded as a plain 3x3 conv (put_last). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
