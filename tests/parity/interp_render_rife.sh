@@ -3,7 +3,8 @@
 # weights the test writes (funky model random --family rife): in-betweens
 # at every factor's times (RIFE takes any t, no recursion), frame counts of
 # fps x factor on disk and in the video, and a model that does not match
-# the file refused with one clear line. Opens a Vulkan device.
+# the file refused with one clear line; `funky bench interp` on the same
+# weights. Opens a Vulkan device.
 set -uo pipefail
 mkdir -p "$TMP"
 fails=0; passes=0
@@ -55,5 +56,11 @@ fi
 check "no temporaries" '[ "$(find "$out" -name ".*tmp*" | wc -l)" -eq 0 ]'
 "$FUNKY" render "$TMP/rife.lua" --frames 0:2 --quiet --out "$TMP/bad" --set rife="$rife" --set model=film 2>"$TMP/bad.err"
 check "model = film on RIFE weights: one clear line" 'cat "$TMP/bad.err"; grep -q "holds RIFE weights" "$TMP/bad.err" && [ "$(wc -l <"$TMP/bad.err")" -eq 1 ]'
+# the same weights through funky bench interp (a smoke test: tells RIFE
+# from the file, reports the padded size the network runs at)
+log=$("$FUNKY" bench interp --model "$rife" --size 80x48 --reps 1 --no-reference 2>&1)
+check "bench interp: RIFE at 80x48 runs at 128x64 (pad 64)" '[[ "$log" == *"(RIFE v4.6), 80x48 (network at 128x64)"* && "$log" == *"| in-between frame, steady (mean of 1) |"* ]]'
+log=$("$FUNKY" bench interp --model "$rife" --size 80x48 --reps 1 --no-reference --no-pad 2>&1)
+check "bench interp --no-pad: RIFE still pads to 32" '[[ "$log" == *"80x48 (network at 96x64)"* ]]'
 echo "$passes passed, $fails failed"
 [ $fails -eq 0 ]
