@@ -352,10 +352,44 @@ static int check_frame(const fk_film *f, const fk_tensor *x, const fk_tensor *li
   return FK_OK;
 }
 
+/* Elements of the largest activations of a pass at h x w: both frames'
+ * features per level (also the decoder's [1, 2C] warped input) and the
+ * decoder's upsampled coarser level. */
+static double largest(int64_t h, int64_t w, const char **what) {
+  double best = 0;
+  for (int l = 0; l < FK_FILM_LEVELS; l++, h /= 2, w /= 2) {
+    double px = (double)h * (double)w, feat = 2 * (double)fk_film_feat_ch(l) * px;
+    double up = l + 1 < FILM_FUSION_STEPS    ? (double)fk_film_fuse_ch(l + 1) * px
+                : l + 1 == FILM_FUSION_STEPS ? 2 * (double)fk_film_feat_ch(l + 1) * px
+                                             : 0;
+    if (feat > best) best = feat, *what = "both frames' features";
+    if (up > best) best = up, *what = "the decoder's upsampled input";
+  }
+  return best;
+}
+
+/* Every tensor is one binding on Vulkan, and the pass does not split
+ * them: past the device's binding range it would fail halfway, after
+ * minutes of work, with an allocator message; say so up front instead. */
+static int check_fits(const fk_film *f, int64_t h, int64_t w, fk_err *e) {
+  const char *what = "";
+  double bytes = largest(h, w, &what) * (f->dt == FK_NN_F16 ? 2 : 4);
+  double max = (double)fk_nn_max_tensor_bytes(f->nn);
+  if (bytes <= max) return FK_OK;
+  return fk_err_set(e, FK_EUSER,
+                    "FILM: frames of %lldx%lld need %.0f MiB tensors (%s), more than the %.0f MiB "
+                    "this device binds at once (maxStorageBufferRange; FILM does not split "
+                    "tensors yet): interpolate at a smaller size, use RIFE (model = \"rife\"), "
+                    "or run FILM on the CPU backend (--device cpu, device = \"cpu\")",
+                    (long long)w, (long long)h, bytes / 1048576.0, what, max / 1048576.0);
+}
+
 int fk_film_forward(fk_film *f, const fk_tensor *x0, const fk_tensor *x1, float dt, fk_tensor **out,
                     fk_film_debug *dbg, fk_err *e) {
   *out = NULL;
-  if (check_frame(f, x0, x0, e) || check_frame(f, x1, x0, e)) return e->code;
+  if (check_frame(f, x0, x0, e) || check_frame(f, x1, x0, e) ||
+      check_fits(f, x0->shape[2], x0->shape[3], e))
+    return e->code;
   if (!isfinite(dt)) return fk_err_set(e, FK_EUSER, "FILM: the time must be a finite number");
   fwd s = {.f = f, .nn = f->nn};
   s.h[0] = x0->shape[2];

@@ -35,6 +35,20 @@ fk_nn_dtype fk_interp_dtype(const fk_interp_net *n) {
   return n->rife ? fk_rife_dtype(n->rife) : fk_film_dtype(n->film);
 }
 
+size_t fk_interp_bytes(const fk_interp_net *n) {
+  return n->rife ? fk_rife_bytes(n->rife) : fk_film_bytes(n->film);
+}
+
+void fk_interp_padded(const fk_interp_net *n, int h, int w, int align, int *ph, int *pw) {
+  if (n->rife && !align) align = FK_RIFE_ALIGN; /* the least the network takes */
+  *ph = align ? (h + align - 1) / align * align : h;
+  *pw = align ? (w + align - 1) / align * align : w;
+}
+
+double fk_interp_gflop(const fk_interp_net *n, int ph, int pw) {
+  return n->rife ? fk_rife_gflop(ph, pw) : fk_film_gflop(ph, pw);
+}
+
 /* Copies planar [3, h, w] src into the [3, ph, pw] dst at (top, left);
  * dst is zero elsewhere. */
 static void pad_into(const float *src, int h, int w, float *dst, int ph, int pw, int top,
@@ -77,12 +91,8 @@ int fk_interp_between(const fk_interp_net *f, const float *x0, const float *x1, 
   if (f->rife && align % FK_RIFE_ALIGN)
     return fk_err_set(e, FK_EUSER, "interpolation: RIFE pads to multiples of %d, not %d",
                       FK_RIFE_ALIGN, align);
-  if (f->rife && !align) align = FK_RIFE_ALIGN; /* the least the network takes */
-  int ph = h, pw = w;
-  if (align) {
-    ph = (h + align - 1) / align * align;
-    pw = (w + align - 1) / align * align;
-  }
+  int ph, pw;
+  fk_interp_padded(f, h, w, align, &ph, &pw);
   /* FILM: centred, the extra row/column below and right (the original's
    * split); RIFE: all below and right (Practical-RIFE's) */
   int top = f->rife ? 0 : (ph - h) / 2, left = f->rife ? 0 : (pw - w) / 2;

@@ -27,6 +27,12 @@ void fk_interp_free(fk_interp_net *n);
 const char *fk_interp_model(const fk_interp_net *n); /* "film" or "rife" */
 fk_nn *fk_interp_backend(const fk_interp_net *n);
 fk_nn_dtype fk_interp_dtype(const fk_interp_net *n);
+size_t fk_interp_bytes(const fk_interp_net *n); /* the weights on the device */
+/* The size the network runs at for h x w frames and an `align` that
+ * fk_interp_between accepts (RIFE with align 0: 32). */
+void fk_interp_padded(const fk_interp_net *n, int h, int w, int align, int *ph, int *pw);
+/* GFLOP (multiply-adds x 2) of one pass of the network at ph x pw. */
+double fk_interp_gflop(const fk_interp_net *n, int ph, int pw);
 
 /* The frame at time t in [0, 1] between x0 and x1 (each 3 * h * w floats)
  * into out (3 * h * w floats, the raw output: not clamped). align: 0 feeds

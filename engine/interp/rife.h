@@ -37,5 +37,9 @@ int fk_rife_write_random(const char *path, uint64_t seed, fk_err *e);
  * storage): *out is a new [1, 3, H, W] tensor, the raw blend. */
 int fk_rife_forward(fk_rife *r, const fk_tensor *x0, const fk_tensor *x1, float t, fk_tensor **out,
                     fk_err *e);
+/* Multiply-adds x 2 of the convolutions (transposed included) of one
+ * forward pass at H x W, multiples of FK_RIFE_ALIGN (the resizes, warps
+ * and elementwise ops are under 1%): for benchmarks. */
+double fk_rife_gflop(int64_t h, int64_t w);
 
 #endif

@@ -6,6 +6,9 @@
 
 #define RIFE_RESCONVS 8 /* ResConvs per block */
 #define RIFE_LAST_CH 24 /* transpose-conv outputs: 6 channels after pixel shuffle */
+/* what rife_weights.c makes of the transposed conv: a 3x3 conv to 96
+ * channels, 6 after a pixel shuffle by 4 */
+#define RIFE_LAST_CONV_CH (RIFE_LAST_CH * 4)
 
 typedef struct fk_rife_conv {
   fk_tensor *w, *b;
@@ -18,7 +21,7 @@ typedef struct fk_rife_conv {
 typedef struct fk_rife_block {
   fk_rife_conv conv0[2];
   fk_rife_conv res[RIFE_RESCONVS];
-  fk_rife_conv last; /* w [c, 24, 4, 4] */
+  fk_rife_conv last; /* w [96, c, 3, 3]: the transposed conv as a conv (rife_weights.c) */
 } fk_rife_block;
 
 struct fk_rife {

@@ -130,6 +130,10 @@ size_t fk_nn_device_used(const fk_nn *nn) {
 size_t fk_nn_device_peak(const fk_nn *nn) {
   return nn->alloc ? (size_t)fk_vk_allocator_peak(nn->alloc) : 0;
 }
+size_t fk_nn_max_tensor_bytes(const fk_nn *nn) {
+  if (!nn->vk || nn->vk->caps.max_storage_range >= SIZE_MAX) return SIZE_MAX;
+  return (size_t)nn->vk->caps.max_storage_range;
+}
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;
 }

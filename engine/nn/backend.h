@@ -63,6 +63,11 @@ uint32_t fk_nn_validation_messages(const fk_nn *nn);
 /* Device memory now in use and its high-water mark, in bytes (0 on the CPU). */
 size_t fk_nn_device_used(const fk_nn *nn);
 size_t fk_nn_device_peak(const fk_nn *nn);
+/* The largest tensor, in bytes, the backend can hold: Vulkan binds whole
+ * tensors, so maxStorageBufferRange (128 MiB on lavapipe); SIZE_MAX on
+ * the CPU. Models that cannot split a tensor check against it to say so
+ * before they start. */
+size_t fk_nn_max_tensor_bytes(const fk_nn *nn);
 /* Finishes every issued op. */
 int fk_nn_sync(fk_nn *nn, fk_err *e);
 

@@ -285,7 +285,7 @@ end
 -- in-betweens across it: the first half holds frame k, the second k + 1)
 -- and plan.between(a, b, t) for the frame at t between two key frames'
 -- files. A strong onset is one at least onset_threshold times the song's
--- strongest.
+-- strongest. The file decides the network; model, when given, must match.
 local function interpolation(plan, tl, frames, feats, section_at)
   local ip = tl.interpolate
   if type(ip) ~= "table" then
@@ -326,7 +326,16 @@ local function interpolation(plan, tl, frames, feats, section_at)
   end
   local it, pa, pb, ia, ib
   function plan.between(a, b, t)
-    it = it or funky_native.interp.load(ip.path, { device = tl.device })
+    if not it then
+      it = funky_native.interp.load(ip.path, { device = tl.device })
+      -- the file decides the network; a recipe that names the other one
+      -- was probably pointed at the wrong file
+      local got = it:device().model
+      if ip.model and got ~= model then
+        error(("timeline: interpolate.model is %q but %s holds %s weights; set model = %q or point path at %s weights")
+          :format(model, ip.path, got:upper(), got, model:upper()), 0)
+      end
+    end
     if a ~= pa then ia, pa = funky_native.image.load(a), a end
     if b ~= pb then ib, pb = funky_native.image.load(b), b end
     return it:between(ia, ib, t)

@@ -147,6 +147,28 @@ static void wrong_file(fk_nn *nn) {
   CHECK(strstr(e.msg, "has shape [64, 3, 5, 5], expected [64, 3, 3, 3]"), "message: %s", e.msg);
 }
 
+/* Frames whose activations exceed the device's binding range fail up
+ * front with a message saying what to do, not halfway in the allocator. */
+static void too_big(fk_film *f) {
+  fk_nn *nn = fk_film_backend(f);
+  int64_t shape[4] = {1, 3, 1088, 1920};
+  if (fk_nn_max_tensor_bytes(nn) >= (size_t)2 * 64 * 1088 * 1920 * 4) return; /* it would run */
+  fk_err e = {0};
+  fk_tensor *a = NULL, *b = NULL, *y = NULL;
+  CHECK(fk_tensor_new(nn, fk_film_dtype(f), 4, shape, &a, &e) == 0 &&
+            fk_tensor_new(nn, fk_film_dtype(f), 4, shape, &b, &e) == 0,
+        "frames: %s", e.msg);
+  if (a && b) {
+    size_t used = fk_nn_device_used(nn);
+    CHECK(fk_film_forward(f, a, b, 0.5f, &y, NULL, &e) == FK_EUSER && !y,
+          "1920x1088 ran or failed otherwise: %s", e.msg);
+    CHECK(strstr(e.msg, "maxStorageBufferRange") && strstr(e.msg, "RIFE"), "message: %s", e.msg);
+    CHECK(fk_nn_device_used(nn) == used, "the refusal allocated device memory");
+  }
+  fk_tensor_free(a);
+  fk_tensor_free(b);
+}
+
 int main(void) {
   const char *src = getenv("SRC");
   snprintf(golden_dir, sizeof golden_dir, "%.2000s/../shared/golden/film", src ? src : ".");
@@ -162,6 +184,7 @@ int main(void) {
   if ((f = load(gpu, 1, "vulkan f16"))) {
     parity(f, "film_64x64_dt050.safetensors",
            fk_film_dtype(f) == FK_NN_F16 ? "vulkan fp16" : "vulkan (no fp16)");
+    too_big(f);
     fk_film_free(f);
   }
   if ((f = load(cpu, 0, "cpu"))) {

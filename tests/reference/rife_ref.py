@@ -32,12 +32,18 @@ writes OUT_DIR/flownet.pkl (a state dict with "module." prefixes, as
 Practical-RIFE's train_log ships it) and OUT_DIR/rife_ref.safetensors with,
 per case k: case{k}_x0, case{k}_x1 ([1, 3, H, W]), case{k}_t (the times),
 case{k}_align, and case{k}_out{i} (the raw output at time t[i]).
+
+  rife_ref.py --weights W --bench WIDTH HEIGHT [--reps N] [--threads T]
+times the network on W (a .safetensors file with funky's names) at t = 0.5
+on WIDTH x HEIGHT frames (multiples of 32: the padded size), warm-up
+excluded, and prints ms_per_frame=... (the baseline of `funky bench interp`).
 """
 import argparse
 import json
 import os
 import struct
 import sys
+import time
 
 import numpy as np
 import torch
@@ -181,12 +187,48 @@ def write_safetensors(path, tensors):
     os.replace(tmp, path)
 
 
+def bench(args):
+    """ms per frame at t = 0.5 on the weights of a funky .safetensors file."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from film_ref import read_safetensors  # numpy only: one reader for both
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    net = IFNet().eval()
+    sd = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(args.weights).items()}
+    net.load_state_dict(sd)
+    w, h = args.bench
+    if w % 32 or h % 32:
+        print(f"rife_ref.py: --bench {w} {h}: sides must be multiples of 32 (the padded size)",
+              file=sys.stderr)
+        return 1
+    gen = torch.Generator().manual_seed(0)
+    x0, x1 = frames(h, w, gen)
+    net(x0, x1, 0.5)  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(args.reps):
+        net(x0, x1, 0.5)
+    ms = (time.perf_counter() - t0) / args.reps * 1e3
+    print(f"ms_per_frame={ms:.1f} threads={torch.get_num_threads()}")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("out_dir")
+    ap.add_argument("out_dir", nargs="?")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--weights")
+    ap.add_argument("--bench", nargs=2, type=int, metavar=("WIDTH", "HEIGHT"))
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
     torch.set_grad_enabled(False)
+    if args.bench:
+        if not args.weights:
+            ap.error("--bench needs --weights FILE.safetensors")
+        return bench(args)
+    if not args.out_dir:
+        ap.error("give OUT_DIR (parity data) or --weights W --bench WIDTH HEIGHT (timing)")
     torch.set_num_threads(2)
     gen = torch.Generator().manual_seed(args.seed)
     net = IFNet().eval()
