@@ -18,6 +18,12 @@
 // same bindings: 10 loads per k-step instead of 40 scalar ones with bounds
 // checks. Rows and columns past the edge are clamped to the last one (their
 // results are computed and dropped), so the loop has no branches.
+//
+// Built with FK_TEX (matmul_lvp_tex, used with VEC only), A and B are also
+// bound as RGBA32F / RGBA16F uniform texel buffers (bindings 8 and 9, same
+// offsets) and read by texelFetch, which takes lavapipe's SIMD path instead
+// of the per-lane loop. A variant, not a specialization constant: a
+// declared binding counts as used and must be bound.
 layout(local_size_x = 8) in;
 layout(constant_id = 3) const uint TRANS_B = 0;
 layout(constant_id = 4) const uint HAS_BIAS = 0;
@@ -31,6 +37,15 @@ layout(std430, binding = 0) readonly buffer A { T a[]; };
 layout(std430, binding = 0) readonly buffer A4 { T4 a4[]; };
 layout(std430, binding = 1) readonly buffer B { T b[]; };
 layout(std430, binding = 1) readonly buffer B4 { T4 b4[]; };
+#ifdef FK_TEX
+layout(binding = 8) uniform samplerBuffer ta;
+layout(binding = 9) uniform samplerBuffer tb;
+#define LDA4(i) texelFetch(ta, int(i))
+#define LDB4(i) texelFetch(tb, int(i))
+#else
+#define LDA4(i) vec4(a4[i])
+#define LDB4(i) vec4(b4[i])
+#endif
 layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 3) writeonly buffer C { T c[]; };
 layout(push_constant) uniform P {
@@ -63,16 +78,16 @@ void main() {
     vec4 a0, a1;
     vec4 bt[8]; // bt[j] = B[k .. k+3][n0 + j]
     if (VEC != 0) {
-      a0 = vec4(a4[ar0 + k / 4]);
-      a1 = vec4(a4[ar1 + k / 4]);
+      a0 = LDA4(ar0 + k / 4);
+      a1 = LDA4(ar1 + k / 4);
       if (TRANS_B != 0) {
-        [[unroll]] for (uint j = 0; j < 8; j++) bt[j] = vec4(b4[bc[j] + k / 4]);
+        [[unroll]] for (uint j = 0; j < 8; j++) bt[j] = LDB4(bc[j] + k / 4);
       } else {
         // rows k .. k+3 of B, columns n0 .. n0+7 as two vec4 each
         vec4 r[8];
         [[unroll]] for (uint i = 0; i < 4; i++) {
-          r[2 * i] = vec4(b4[bc[0] + (k + i) * p.N / 4]);
-          r[2 * i + 1] = vec4(b4[bc[1] + (k + i) * p.N / 4]);
+          r[2 * i] = LDB4(bc[0] + (k + i) * p.N / 4);
+          r[2 * i + 1] = LDB4(bc[1] + (k + i) * p.N / 4);
         }
         [[unroll]] for (uint j = 0; j < 4; j++) {
           bt[j] = vec4(r[0][j], r[2][j], r[4][j], r[6][j]);
