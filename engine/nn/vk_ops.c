@@ -182,9 +182,14 @@ static int conv2d_lvp(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk
   else if (g->kh == 1 && g->kw == 1 && c->stride == 1 && c->pad_t == 0 && c->pad_l == 0 &&
            g->oh == g->h && g->ow == g->w && (g->oh * g->ow) % 8 == 0 && g->cin % 4 == 0)
     mode = 2;
-  uint32_t lspec[10] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, k % 4 == 0};
-  return dispatch(nn, var(x, "conv2d_lvp", nm, sizeof nm), lspec, 10, bd, 4, &push, sizeof push,
-                  (ncols + 63) / 64, (g->cout + 15) / 16, 1, e);
+  uint32_t avec = k % 4 == 0;
+  uint32_t lspec[10] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, avec};
+  /* texel views where the kernel reads vec4s: modes 1-3, and W in mode 0 */
+  VkFormat texel[FK_VK_MAX_TEXELS] = {VK_FORMAT_UNDEFINED, VK_FORMAT_UNDEFINED};
+  int tex = (mode != 0 || avec) && texel_binds(nn, x->dtype, bd, 2, texel);
+  snprintf(nm, sizeof nm, "conv2d_lvp%s%s", x->dtype == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
+  return dispatch_texel(nn, nm, lspec, 10, bd, 4, texel, &push, sizeof push, (ncols + 63) / 64,
+                        (g->cout + 15) / 16, 1, e);
 }
 
 int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
