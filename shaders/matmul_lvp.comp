@@ -28,6 +28,7 @@ layout(local_size_x = 8) in;
 layout(constant_id = 3) const uint TRANS_B = 0;
 layout(constant_id = 4) const uint HAS_BIAS = 0;
 layout(constant_id = 5) const uint VEC = 0;
+layout(constant_id = 6) const uint CVEC = 0;
 #ifdef FK_F16
 #define T4 f16vec4
 #else
@@ -48,6 +49,7 @@ layout(binding = 9) uniform samplerBuffer tb;
 #endif
 layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 3) writeonly buffer C { T c[]; };
+layout(std430, binding = 3) writeonly buffer C4 { T4 c4[]; };
 layout(push_constant) uniform P {
   uint M, N, K;
   uint sa, sb, sc;
@@ -66,7 +68,7 @@ void main() {
   uint m0 = gl_WorkGroupID.y * 16, n0 = gl_WorkGroupID.x * 64 + lane * 8, z = gl_WorkGroupID.z;
   uint abase = z * p.sa, bbase = z * p.sb;
   vec4 acc[32]; // [row * 2 + half]: columns 4 half .. 4 half + 3
-  for (int i = 0; i < 32; i++) acc[i] = vec4(0.0);
+  [[unroll]] for (int i = 0; i < 32; i++) acc[i] = vec4(0.0);
   // vec4 indices of this lane's A rows and B columns (VEC only)
   uint ar0 = (abase + min(m0 + lane, p.M - 1) * p.K) / 4;
   uint ar1 = (abase + min(m0 + 8 + lane, p.M - 1) * p.K) / 4;
@@ -115,15 +117,32 @@ void main() {
     ROW(12, a1, 4) ROW(13, a1, 5) ROW(14, a1, 6) ROW(15, a1, 7)
 #undef ROW
   }
-  for (uint r = 0; r < 16; r++) {
-    uint gm = m0 + r;
-    if (gm >= p.M) break;
-    for (uint j = 0; j < 8; j++) {
-      uint gn = n0 + j;
-      if (gn >= p.N) break;
-      float v = acc[2 * r + j / 4][j % 4];
-      if (HAS_BIAS != 0) v += LD(bias[gn]);
-      c[z * p.sc + gm * p.N + gn] = ST(v);
+  // acc is only ever indexed with constants (unrolled loops): a dynamically
+  // indexed array becomes memory for the whole kernel. The bias is loaded
+  // once per column, and with CVEC (N and the batch stride multiples of 4)
+  // a row's 8 columns are stored as 2 vec4, not 8 scalar per-lane loops.
+  vec4 bv0 = vec4(0.0), bv1 = vec4(0.0);
+  if (HAS_BIAS != 0) {
+    [[unroll]] for (uint j = 0; j < 4; j++) {
+      bv0[j] = LD(bias[min(n0 + j, p.N - 1)]);
+      bv1[j] = LD(bias[min(n0 + 4 + j, p.N - 1)]);
+    }
+  }
+  bool full = CVEC != 0 && n0 + 8 <= p.N;
+  uint cb = z * p.sc + n0;
+  [[unroll]] for (uint r = 0; r < 16; r++) {
+    uint gm = m0 + r, o = cb + gm * p.N;
+    vec4 v0 = acc[2 * r] + bv0, v1 = acc[2 * r + 1] + bv1;
+    if (gm < p.M) {
+      if (full) {
+        c4[o / 4] = T4(v0);
+        c4[o / 4 + 1] = T4(v1);
+      } else {
+        [[unroll]] for (uint j = 0; j < 4; j++) {
+          if (n0 + j < p.N) c[o + j] = ST(v0[j]);
+          if (n0 + 4 + j < p.N) c[o + 4 + j] = ST(v1[j]);
+        }
+      }
     }
   }
 }

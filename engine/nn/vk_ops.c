@@ -136,10 +136,11 @@ static int matmul_lvp(fk_nn *nn, fk_nn_dtype dt, const fk_nn_mm *g, const fk_vk_
   /* vec4 loads when every row start is a multiple of 4 elements */
   uint32_t vec = g->k % 4 == 0 && g->sa % 4 == 0 && g->sb % 4 == 0 && (g->trans_b || g->n % 4 == 0);
   int tex = vec && texel_binds(nn, dt, bd, 2, texel);
-  uint32_t spec[6] = {8, 1, 1, g->trans_b ? 1u : 0u, has_bias ? 1u : 0u, vec};
+  uint32_t cvec = g->n % 4 == 0 && g->sc % 4 == 0;
+  uint32_t spec[7] = {8, 1, 1, g->trans_b ? 1u : 0u, has_bias ? 1u : 0u, vec, cvec};
   char nm[64];
   snprintf(nm, sizeof nm, "matmul_lvp%s%s", dt == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
-  return dispatch_texel(nn, nm, spec, 6, bd, 4, texel, &push, sizeof push, (g->n + 63) / 64,
+  return dispatch_texel(nn, nm, spec, 7, bd, 4, texel, &push, sizeof push, (g->n + 63) / 64,
                         (g->m + 15) / 16, g->batch, e);
 }
 

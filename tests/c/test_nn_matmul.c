@@ -91,6 +91,9 @@ int main(void) {
     one(cpu, gpu, 3, 77, 40, 33, 1, 1, 1);
     one(cpu, gpu, 1, 130, 300, 70, 0, 0, 1);
     one(cpu, gpu, 2, 5, 129, 7, 1, 1, 0);
+    /* N % 4 == 0 but not a whole 8-column lane: vec4 and scalar stores */
+    one(cpu, gpu, 2, 9, 16, 12, 0, 1, 1);
+    one(cpu, gpu, 3, 20, 8, 36, 1, 0, 1);
   }
   unsetenv("FUNKY_VK_MATMUL");
   unsetenv("FUNKY_VK_TEXEL");
