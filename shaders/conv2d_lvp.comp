@@ -25,7 +25,10 @@
 //     latents): a lane's 8 columns are two output rows, each input row is one
 //     vec4, so 4 vec4 per ci serve all 9 taps.
 // Modes 1-3 read W for 4 input channels at once as vec4 and broadcast
-// single weights. Out-of-range rows and columns are clamped to valid
+// single weights. Built with FK_TEX (conv2d_lvp_tex, for modes 1-3 and
+// AVEC), X and W are also bound as RGBA32F / RGBA16F uniform texel buffers
+// (bindings 8 and 9) and every vec4 load is a texelFetch, which lavapipe
+// runs on its SIMD path instead of the per-lane loop of a buffer load. Out-of-range rows and columns are clamped to valid
 // addresses (their results are dropped), and padding is a select after the
 // load, so the loops have no data-dependent branches.
 layout(local_size_x = 8) in;
@@ -45,6 +48,15 @@ layout(std430, binding = 0) readonly buffer X { T x[]; };
 layout(std430, binding = 0) readonly buffer X4 { T4 x4[]; };
 layout(std430, binding = 1) readonly buffer W { T w[]; };
 layout(std430, binding = 1) readonly buffer W4 { T4 w4[]; };
+#ifdef FK_TEX
+layout(binding = 8) uniform samplerBuffer tx;
+layout(binding = 9) uniform samplerBuffer tw;
+#define LDX4(i) texelFetch(tx, int(i))
+#define LDW4(i) texelFetch(tw, int(i))
+#else
+#define LDX4(i) vec4(x4[i])
+#define LDW4(i) vec4(w4[i])
+#endif
 layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { T y[]; };
 layout(push_constant) uniform P {
@@ -113,8 +125,8 @@ void main() {
     for (uint k = 0; k < K; k += 4) {
       vec4 a0, a1;
       if (AVEC != 0) {
-        a0 = vec4(w4[(co0 * K + k) / 4]);
-        a1 = vec4(w4[(co1 * K + k) / 4]);
+        a0 = LDW4((co0 * K + k) / 4);
+        a1 = LDW4((co1 * K + k) / 4);
       } else {
         a0 = vec4(la(co0, k, K), la(co0, k + 1, K), la(co0, k + 2, K), la(co0, k + 3, K));
         a1 = vec4(la(co1, k, K), la(co1, k + 1, K), la(co1, k + 2, K), la(co1, k + 3, K));
@@ -145,9 +157,9 @@ void main() {
     uint col0 = min(n0, ncols - 8), img = col0 / npix, pix0 = col0 % npix;
     uint xb = (img * p.cin * npix + pix0) / 4, q = npix / 4;
     for (uint k = 0; k < K; k += 4) {
-      vec4 a0 = vec4(w4[(co0 * K + k) / 4]), a1 = vec4(w4[(co1 * K + k) / 4]);
+      vec4 a0 = LDW4((co0 * K + k) / 4), a1 = LDW4((co1 * K + k) / 4);
       [[unroll]] for (uint i = 0; i < 4; i++) {
-        vec4 lo = vec4(x4[xb + (k + i) * q]), hi = vec4(x4[xb + (k + i) * q + 1]);
+        vec4 lo = LDX4(xb + (k + i) * q), hi = LDX4(xb + (k + i) * q + 1);
         FMA16(a0[i], a1[i], lo, hi)
       }
     }
@@ -163,8 +175,8 @@ void main() {
       vec4 A0[9], A1[9];
       uint wb0 = (co0 * K + c4 * 9) / 4, wb1 = (co1 * K + c4 * 9) / 4;
       [[unroll]] for (uint v = 0; v < 9; v++) {
-        A0[v] = vec4(w4[wb0 + v]);
-        A1[v] = vec4(w4[wb1 + v]);
+        A0[v] = LDW4(wb0 + v);
+        A1[v] = LDW4(wb1 + v);
       }
       [[unroll]] for (uint cl = 0; cl < 4; cl++) {
         [[unroll]] for (uint ky = 0; ky < 3; ky++) {
@@ -172,8 +184,14 @@ void main() {
           bool rok = iy >= 0 && iy < int(p.h);
           uint rb = xb + (c4 + cl) * hw + uint(clamp(iy, 0, int(p.h) - 1)) * p.w;
           // the input row from ox0-1 to ox0+8
-          vec4 m0v = vec4(x4[rb / 4]), m1v = vec4(x4[rb / 4 + 1]);
+          vec4 m0v = LDX4(rb / 4), m1v = LDX4(rb / 4 + 1);
+#ifdef FK_TEX
+          // rb is a multiple of 4 (ow % 8 == 0): the edge values are the
+          // last of the texel before and the first of the one after
+          float l = LDX4(hasl ? rb / 4 - 1 : rb / 4).w, r = LDX4(hasr ? rb / 4 + 2 : rb / 4).x;
+#else
           float l = LD(x[hasl ? rb - 1 : rb]), r = LD(x[hasr ? rb + 8 : rb]);
+#endif
           l = hasl ? l : 0.0;
           r = hasr ? r : 0.0;
           float row[10] = float[10](l, m0v.x, m0v.y, m0v.z, m0v.w, m1v.x, m1v.y, m1v.z, m1v.w, r);
@@ -197,15 +215,15 @@ void main() {
       vec4 A0[9], A1[9];
       uint wb0 = (co0 * K + c4 * 9) / 4, wb1 = (co1 * K + c4 * 9) / 4;
       [[unroll]] for (uint v = 0; v < 9; v++) {
-        A0[v] = vec4(w4[wb0 + v]);
-        A1[v] = vec4(w4[wb1 + v]);
+        A0[v] = LDW4(wb0 + v);
+        A1[v] = LDW4(wb1 + v);
       }
       [[unroll]] for (uint cl = 0; cl < 4; cl++) {
         float rows[4][6]; // zero-padded input rows: rows[i][ix + 1]
         [[unroll]] for (uint i = 0; i < 4; i++) {
           int iy = int(oy0 + i) - 1;
           bool rok = iy >= 0 && iy < int(p.h);
-          vec4 v = vec4(x4[xb + (c4 + cl) * (hw / 4) + uint(clamp(iy, 0, int(p.h) - 1))]);
+          vec4 v = LDX4(xb + (c4 + cl) * (hw / 4) + uint(clamp(iy, 0, int(p.h) - 1)));
           v = rok ? v : vec4(0.0);
           rows[i] = float[6](0.0, v.x, v.y, v.z, v.w, 0.0);
         }

@@ -197,6 +197,13 @@ static void read_caps(VkPhysicalDevice p, fk_vk_caps *c) {
   c->max_storage_range = l->maxStorageBufferRange;
   c->storage_offset_align = l->minStorageBufferOffsetAlignment;
   c->max_push_constants = l->maxPushConstantsSize;
+  c->max_texel_elements = l->maxTexelBufferElements;
+  c->texel_offset_align = l->minTexelBufferOffsetAlignment;
+  VkFormatProperties fp;
+  vkGetPhysicalDeviceFormatProperties(p, VK_FORMAT_R32G32B32A32_SFLOAT, &fp);
+  c->texel_f32 = !!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT);
+  vkGetPhysicalDeviceFormatProperties(p, VK_FORMAT_R16G16B16A16_SFLOAT, &fp);
+  c->texel_f16 = !!(fp.bufferFeatures & VK_FORMAT_FEATURE_UNIFORM_TEXEL_BUFFER_BIT);
   c->timestamp_period_ns = l->timestampPeriod;
   VkPhysicalDeviceMemoryProperties mem;
   vkGetPhysicalDeviceMemoryProperties(p, &mem);
@@ -360,6 +367,10 @@ int fk_vk_describe(const fk_vk *vk, char *out, size_t n) {
               "  maxStorageBufferRange: %llu bytes (%.0f MiB), push constants %u bytes\n",
               (unsigned long long)c->max_storage_range, (double)c->max_storage_range / 1048576.0,
               c->max_push_constants);
+  at = append(out, n, at,
+              "  uniform texel buffers: RGBA32F %s, RGBA16F %s, %u elements, offset align %llu\n",
+              c->texel_f32 ? "yes" : "no", c->texel_f16 ? "yes" : "no", c->max_texel_elements,
+              (unsigned long long)c->texel_offset_align);
   for (uint32_t i = 0; i < c->heap_count; i++)
     at = append(out, n, at, "  memory heap %u: %.2f GiB%s\n", i,
                 (double)c->heap_size[i] / 1073741824.0,

@@ -28,6 +28,12 @@ typedef struct fk_vk_caps {
   uint32_t max_shared; /* bytes of shared memory per workgroup */
   uint64_t max_storage_range;
   uint64_t storage_offset_align; /* minStorageBufferOffsetAlignment */
+  /* RGBA32F / RGBA16F usable as uniform texel buffers (lavapipe reads them
+   * on a SIMD path, ANCHORS.md), with maxTexelBufferElements and
+   * minTexelBufferOffsetAlignment */
+  int texel_f32, texel_f16;
+  uint32_t max_texel_elements;
+  uint64_t texel_offset_align;
   uint32_t max_push_constants;
   uint64_t device_local_bytes, host_visible_bytes;
   uint32_t heap_count;

@@ -26,6 +26,17 @@ struct fk_vk_block {
   fk_vk_block *next;
 };
 
+typedef struct view {
+  VkDeviceSize off, range;
+  VkFormat fmt;
+  VkBufferView view;
+} view;
+
+struct fk_vk_views {
+  view *v;
+  uint32_t n, cap;
+};
+
 struct fk_vk_allocator {
   fk_vk *vk;
   fk_vk_block *blocks;
@@ -214,13 +225,28 @@ int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buff
                                     VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                     VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                            .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+  /* Tensors may also be read as texel buffers where the kernels use them
+   * (lavapipe); staging buffers never are. */
+  int texels = kind == FK_VK_DEVICE_LOCAL && vk->caps.type == VK_PHYSICAL_DEVICE_TYPE_CPU &&
+               vk->caps.texel_f32;
+  if (texels) {
+    bi.usage |= VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+    out->views = fk_zalloc(1, sizeof *out->views);
+    if (!out->views) return fk_err_oom(e, "a buffer's view cache", sizeof *out->views);
+  }
   VkResult r = vkCreateBuffer(vk->device, &bi, NULL, &out->buf);
-  if (r != VK_SUCCESS) return fk_vk_fail(e, r, "creating a GPU buffer");
+  if (r != VK_SUCCESS) {
+    free(out->views);
+    out->views = NULL;
+    return fk_vk_fail(e, r, "creating a GPU buffer");
+  }
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(vk->device, out->buf, &req);
   uint32_t type;
   if (find_type(vk, req.memoryTypeBits, kind, &type) != 0) {
     vkDestroyBuffer(vk->device, out->buf, NULL);
+    free(out->views);
+    out->views = NULL;
     return fk_err_set(e, FK_EINTERNAL, "Vulkan: no memory type fits a %s buffer",
                       kind == FK_VK_HOST_VISIBLE ? "host-visible" : "device-local");
   }
@@ -237,6 +263,8 @@ int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buff
     if (rc) {
       vkDestroyBuffer(vk->device, out->buf, NULL);
       out->buf = VK_NULL_HANDLE;
+      free(out->views);
+      out->views = NULL;
       return rc;
     }
   }
@@ -245,6 +273,8 @@ int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buff
     block_give(b, off, span);
     vkDestroyBuffer(vk->device, out->buf, NULL);
     out->buf = VK_NULL_HANDLE;
+    free(out->views);
+    out->views = NULL;
     return fk_vk_fail(e, r, "binding GPU memory");
   }
   b->live++;
@@ -261,6 +291,13 @@ int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buff
 void fk_vk_buffer_free(fk_vk_allocator *a, fk_vk_buffer *buf) {
   if (!buf->buf) return;
   fk_vk *vk = a->vk;
+  if (buf->views) {
+    for (uint32_t i = 0; i < buf->views->n; i++)
+      vkDestroyBufferView(vk->device, buf->views->v[i].view, NULL);
+    free(buf->views->v);
+    free(buf->views);
+    buf->views = NULL;
+  }
   vkDestroyBuffer(vk->device, buf->buf, NULL);
   fk_vk_block *b = buf->block;
   block_give(b, buf->offset, buf->span);
@@ -357,4 +394,51 @@ int fk_vk_download(fk_vk_allocator *a, const fk_vk_buffer *src, VkDeviceSize off
   if (!rc) memcpy(dst, st.map, n);
   fk_vk_buffer_free(a, &st);
   return rc;
+}
+
+VkDeviceSize fk_vk_texel_bytes(VkFormat fmt) {
+  return fmt == VK_FORMAT_R16G16B16A16_SFLOAT ? 8 : fmt == VK_FORMAT_R32G32B32A32_SFLOAT ? 16 : 0;
+}
+
+int fk_vk_texel_fits(const fk_vk *vk, const fk_vk_buffer *b, VkDeviceSize off, VkDeviceSize len,
+                     VkFormat fmt) {
+  const fk_vk_caps *c = &vk->caps;
+  VkDeviceSize tb = fk_vk_texel_bytes(fmt);
+  int have = fmt == VK_FORMAT_R16G16B16A16_SFLOAT ? c->texel_f16 : c->texel_f32;
+  if (tb) len = len / tb * tb;
+  return b->views && have && tb && len >= tb && off + len <= b->size &&
+         (!c->texel_offset_align || off % c->texel_offset_align == 0) &&
+         len / tb <= c->max_texel_elements;
+}
+
+int fk_vk_buffer_view(fk_vk *vk, const fk_vk_buffer *b, VkDeviceSize off, VkDeviceSize len,
+                      VkFormat fmt, VkBufferView *out, fk_err *e) {
+  if (!fk_vk_texel_fits(vk, b, off, len, fmt))
+    return fk_err_set(e, FK_EINTERNAL,
+                      "a texel view of bytes %llu..%llu of a %llu-byte buffer is not possible here",
+                      (unsigned long long)off, (unsigned long long)(off + len),
+                      (unsigned long long)b->size);
+  len = len / fk_vk_texel_bytes(fmt) * fk_vk_texel_bytes(fmt);
+  fk_vk_views *vs = b->views;
+  for (uint32_t i = 0; i < vs->n; i++)
+    if (vs->v[i].off == off && vs->v[i].range == len && vs->v[i].fmt == fmt) {
+      *out = vs->v[i].view;
+      return FK_OK;
+    }
+  if (vs->n == vs->cap) {
+    uint32_t cap = vs->cap ? 2 * vs->cap : 4;
+    view *v = realloc(vs->v, cap * sizeof *v);
+    if (!v) return fk_err_oom(e, "a buffer's view cache", cap * sizeof *v);
+    vs->v = v;
+    vs->cap = cap;
+  }
+  VkBufferViewCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+                               .buffer = b->buf,
+                               .format = fmt,
+                               .offset = off,
+                               .range = len};
+  VkResult r = vkCreateBufferView(vk->device, &ci, NULL, out);
+  if (r != VK_SUCCESS) return fk_vk_fail(e, r, "creating a texel buffer view");
+  vs->v[vs->n++] = (view){off, len, fmt, *out};
+  return FK_OK;
 }

@@ -60,15 +60,21 @@ int fk_vk_pipes_new(fk_vk *vk, fk_vk_pipes **out, fk_err *e) {
   fk_vk_pipes *p = fk_zalloc(1, sizeof *p);
   if (!p) return fk_err_oom(e, "the pipeline cache", sizeof *p);
   p->vk = vk;
-  VkDescriptorSetLayoutBinding b[FK_VK_MAX_BINDINGS];
+  VkDescriptorSetLayoutBinding b[FK_VK_MAX_BINDINGS + FK_VK_MAX_TEXELS];
   for (uint32_t i = 0; i < FK_VK_MAX_BINDINGS; i++)
     b[i] = (VkDescriptorSetLayoutBinding){.binding = i,
                                           .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                           .descriptorCount = 1,
                                           .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
+  for (uint32_t i = 0; i < FK_VK_MAX_TEXELS; i++)
+    b[FK_VK_MAX_BINDINGS + i] =
+        (VkDescriptorSetLayoutBinding){.binding = FK_VK_TEXEL_BINDING + i,
+                                       .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                       .descriptorCount = 1,
+                                       .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT};
   VkDescriptorSetLayoutCreateInfo li = {.sType =
                                             VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
-                                        .bindingCount = FK_VK_MAX_BINDINGS,
+                                        .bindingCount = FK_VK_MAX_BINDINGS + FK_VK_MAX_TEXELS,
                                         .pBindings = b};
   VkResult r = vkCreateDescriptorSetLayout(vk->device, &li, NULL, &p->set_layout);
   if (r == VK_SUCCESS) {

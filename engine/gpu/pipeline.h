@@ -1,9 +1,9 @@
 /* Compute pipelines: one descriptor-set layout (FK_VK_MAX_BINDINGS storage
- * buffers) and one pipeline layout (128 bytes of push constants) for every
- * kernel; pipelines created once per (shader, specialization constants)
- * and cached in memory and in a VkPipelineCache file under the user's cache
- * folder ($XDG_CACHE_HOME/funky, else ~/.cache/funky; FUNKY_CACHE_DIR
- * overrides). A corrupt or foreign cache file is ignored and rewritten.
+ * buffers, then FK_VK_MAX_TEXELS uniform texel buffers) and one pipeline layout (128 bytes of push
+ * constants) for every kernel; pipelines created once per (shader, specialization constants) and
+ * cached in memory and in a VkPipelineCache file under the user's cache folder
+ * ($XDG_CACHE_HOME/funky, else ~/.cache/funky; FUNKY_CACHE_DIR overrides). A corrupt or foreign
+ * cache file is ignored and rewritten.
  *
  * Shader conventions: `layout(local_size_x_id = 0, local_size_y_id = 1,
  * local_size_z_id = 2) in;` so specialization constants 0..2 are the
@@ -15,6 +15,10 @@
 #include "gpu/context.h"
 
 #define FK_VK_MAX_BINDINGS 8
+/* Bindings FK_VK_TEXEL_BINDING + i (i < FK_VK_MAX_TEXELS) are uniform texel
+ * buffers: binding i read through a texel view, where a kernel asks. */
+#define FK_VK_TEXEL_BINDING 8
+#define FK_VK_MAX_TEXELS 2
 #define FK_VK_MAX_SPEC 16
 #define FK_VK_PUSH_BYTES 128
 

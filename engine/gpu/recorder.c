@@ -151,12 +151,14 @@ static int alloc_set(fk_vk_rec *r, VkDescriptorSet *set, fk_err *e) {
       return fk_err_set(e, FK_EINTERNAL, "a pass of more than %d dispatches; split it",
                         MAX_POOLS * SETS_PER_POOL);
     if (!r->pools[r->n_pools]) {
-      VkDescriptorPoolSize ps = {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                 .descriptorCount = SETS_PER_POOL * FK_VK_MAX_BINDINGS};
+      VkDescriptorPoolSize ps[] = {{.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                    .descriptorCount = SETS_PER_POOL * FK_VK_MAX_BINDINGS},
+                                   {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                    .descriptorCount = SETS_PER_POOL * FK_VK_MAX_TEXELS}};
       VkDescriptorPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
                                        .maxSets = SETS_PER_POOL,
-                                       .poolSizeCount = 1,
-                                       .pPoolSizes = &ps};
+                                       .poolSizeCount = 2,
+                                       .pPoolSizes = ps};
       VkResult res = vkCreateDescriptorPool(r->vk->device, &pi, NULL, &r->pools[r->n_pools]);
       if (res != VK_SUCCESS) return fk_vk_fail(e, res, "creating a descriptor pool");
     }
@@ -195,6 +197,13 @@ static int conflicts(const fk_vk_rec *r, const access *a) {
 int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *binds, uint32_t n,
                        const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz,
                        fk_err *e) {
+  return fk_vk_rec_dispatch_texel(r, p, binds, n, NULL, push, push_bytes, gx, gy, gz, e);
+}
+
+int fk_vk_rec_dispatch_texel(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *binds,
+                             uint32_t n, const VkFormat *texel, const void *push,
+                             uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz,
+                             fk_err *e) {
   if (n > FK_VK_MAX_BINDINGS || push_bytes > FK_VK_PUSH_BYTES)
     return fk_err_set(e, FK_EINTERNAL, "kernel %s: %u bindings / %u push bytes over the limit",
                       p->name, n, push_bytes);
@@ -227,18 +236,33 @@ int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *
   VkDescriptorSet set;
   if (alloc_set(r, &set, e)) return e->code;
   VkDescriptorBufferInfo bi[FK_VK_MAX_BINDINGS];
-  VkWriteDescriptorSet w[FK_VK_MAX_BINDINGS];
+  VkBufferView views[FK_VK_MAX_TEXELS];
+  VkWriteDescriptorSet w[FK_VK_MAX_BINDINGS + FK_VK_MAX_TEXELS];
+  uint32_t nw = 0;
   for (uint32_t i = 0; i < n; i++) {
     bi[i] = (VkDescriptorBufferInfo){binds[i].buf->buf, binds[i].off,
                                      binds[i].size ? binds[i].size : VK_WHOLE_SIZE};
-    w[i] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-                                  .dstSet = set,
-                                  .dstBinding = i,
-                                  .descriptorCount = 1,
-                                  .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                  .pBufferInfo = &bi[i]};
+    w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                     .dstSet = set,
+                                     .dstBinding = i,
+                                     .descriptorCount = 1,
+                                     .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                                     .pBufferInfo = &bi[i]};
+    if (!texel || i >= FK_VK_MAX_TEXELS || texel[i] == VK_FORMAT_UNDEFINED) continue;
+    if (binds[i].write)
+      return fk_err_set(e, FK_EINTERNAL, "kernel %s: binding %u is written, not a texel buffer",
+                        p->name, i);
+    if (fk_vk_buffer_view(r->vk, binds[i].buf, binds[i].off, now[i].hi - now[i].lo, texel[i],
+                          &views[i], e))
+      return e->code;
+    w[nw++] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                                     .dstSet = set,
+                                     .dstBinding = FK_VK_TEXEL_BINDING + i,
+                                     .descriptorCount = 1,
+                                     .descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+                                     .pTexelBufferView = &views[i]};
   }
-  vkUpdateDescriptorSets(r->vk->device, n, w, 0, NULL);
+  vkUpdateDescriptorSets(r->vk->device, nw, w, 0, NULL);
   int timed = r->queries && r->n_timed < MAX_TIMED;
   if (timed)
     vkCmdWriteTimestamp(r->cb, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, r->queries, 2 * r->n_timed);

@@ -29,6 +29,12 @@ int fk_vk_rec_begin(fk_vk *vk, fk_vk_pipes *pipes, fk_vk_profile *prof, fk_vk_re
 int fk_vk_rec_dispatch(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *binds, uint32_t n,
                        const void *push, uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz,
                        fk_err *e);
+/* The same, with binds[i] (i < FK_VK_MAX_TEXELS) where texel[i] is not
+ * VK_FORMAT_UNDEFINED also bound as a texel view of that format at
+ * FK_VK_TEXEL_BINDING + i (read-only; fk_vk_texel_fits must hold). */
+int fk_vk_rec_dispatch_texel(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_bind *binds,
+                             uint32_t n, const VkFormat *texel, const void *push,
+                             uint32_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz, fk_err *e);
 /* Submits, waits for the fence, collects timestamps; the recorder can then
  * record again. */
 int fk_vk_rec_submit(fk_vk_rec *r, fk_err *e);

@@ -25,14 +25,22 @@ static const char *var(const fk_tensor *t, const char *base, char *buf, size_t n
   return buf;
 }
 
+/* texel: NULL, or formats of texel views of the first bindings (see
+ * fk_vk_rec_dispatch_texel). */
+static int dispatch_texel(fk_nn *nn, const char *shader, const uint32_t *spec, uint32_t n_spec,
+                          const fk_vk_bind *b, uint32_t nb, const VkFormat *texel, const void *push,
+                          uint32_t pb, uint32_t gx, uint32_t gy, uint32_t gz, fk_err *e) {
+  const fk_vk_pipeline *p;
+  if (fk_vk_pipeline_get(nn->pipes, shader, spec, n_spec, &p, e)) return e->code;
+  if (fk_vk_rec_dispatch_texel(nn->rec, p, b, nb, texel, push, pb, gx, gy, gz, e)) return e->code;
+  nn->pending = 1;
+  return FK_OK;
+}
+
 static int dispatch(fk_nn *nn, const char *shader, const uint32_t *spec, uint32_t n_spec,
                     const fk_vk_bind *b, uint32_t nb, const void *push, uint32_t pb, uint32_t gx,
                     uint32_t gy, uint32_t gz, fk_err *e) {
-  const fk_vk_pipeline *p;
-  if (fk_vk_pipeline_get(nn->pipes, shader, spec, n_spec, &p, e)) return e->code;
-  if (fk_vk_rec_dispatch(nn->rec, p, b, nb, push, pb, gx, gy, gz, e)) return e->code;
-  nn->pending = 1;
-  return FK_OK;
+  return dispatch_texel(nn, shader, spec, n_spec, b, nb, NULL, push, pb, gx, gy, gz, e);
 }
 
 int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
@@ -99,6 +107,24 @@ static int use_lvp(const fk_nn *nn) {
          nn->vk->caps.subgroup_arith;
 }
 
+/* Whether the first n of bd (the operands a kernel reads as vec4) can all
+ * also be bound as texel views (fk_vk_texel_fits: the device's formats,
+ * alignment, maxTexelBufferElements); if so, fills texel[0..n-1] with the
+ * format, else the kernel reads the storage buffers. FUNKY_VK_TEXEL=0
+ * turns them off (tests, benchmarks). */
+static int texel_binds(const fk_nn *nn, fk_nn_dtype dt, const fk_vk_bind *bd, uint32_t n,
+                       VkFormat *texel) {
+  const char *env = getenv("FUNKY_VK_TEXEL");
+  if (env && !strcmp(env, "0")) return 0;
+  VkFormat fmt = dt == FK_NN_F16 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
+  for (uint32_t i = 0; i < n; i++) {
+    VkDeviceSize size = bd[i].size ? bd[i].size : bd[i].buf->size - bd[i].off;
+    if (!fk_vk_texel_fits(nn->vk, bd[i].buf, bd[i].off, size, fmt)) return 0;
+  }
+  for (uint32_t i = 0; i < n; i++) texel[i] = fmt;
+  return 1;
+}
+
 /* matmul_lvp.comp on bound buffers (A, B, bias, C), for fk_nn_vk_matmul and
  * the attention below, which binds sub-ranges. */
 static int matmul_lvp(fk_nn *nn, fk_nn_dtype dt, const fk_nn_mm *g, const fk_vk_bind *bd,
@@ -106,11 +132,16 @@ static int matmul_lvp(fk_nn *nn, fk_nn_dtype dt, const fk_nn_mm *g, const fk_vk_
   struct {
     uint32_t m, n, k, sa, sb, sc;
   } push = {g->m, g->n, g->k, g->sa, g->sb, g->sc};
+  VkFormat texel[FK_VK_MAX_TEXELS] = {VK_FORMAT_UNDEFINED, VK_FORMAT_UNDEFINED};
   /* vec4 loads when every row start is a multiple of 4 elements */
   uint32_t vec = g->k % 4 == 0 && g->sa % 4 == 0 && g->sb % 4 == 0 && (g->trans_b || g->n % 4 == 0);
-  uint32_t spec[6] = {8, 1, 1, g->trans_b ? 1u : 0u, has_bias ? 1u : 0u, vec};
-  return dispatch(nn, dt == FK_NN_F16 ? "matmul_lvp_f16" : "matmul_lvp", spec, 6, bd, 4, &push,
-                  sizeof push, (g->n + 63) / 64, (g->m + 15) / 16, g->batch, e);
+  int tex = vec && texel_binds(nn, dt, bd, 2, texel);
+  uint32_t cvec = g->n % 4 == 0 && g->sc % 4 == 0;
+  uint32_t spec[7] = {8, 1, 1, g->trans_b ? 1u : 0u, has_bias ? 1u : 0u, vec, cvec};
+  char nm[64];
+  snprintf(nm, sizeof nm, "matmul_lvp%s%s", dt == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
+  return dispatch_texel(nn, nm, spec, 7, bd, 4, texel, &push, sizeof push, (g->n + 63) / 64,
+                        (g->m + 15) / 16, g->batch, e);
 }
 
 int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_tensor *b,
@@ -152,9 +183,14 @@ static int conv2d_lvp(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk
   else if (g->kh == 1 && g->kw == 1 && c->stride == 1 && c->pad_t == 0 && c->pad_l == 0 &&
            g->oh == g->h && g->ow == g->w && (g->oh * g->ow) % 8 == 0 && g->cin % 4 == 0)
     mode = 2;
-  uint32_t lspec[10] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, k % 4 == 0};
-  return dispatch(nn, var(x, "conv2d_lvp", nm, sizeof nm), lspec, 10, bd, 4, &push, sizeof push,
-                  (ncols + 63) / 64, (g->cout + 15) / 16, 1, e);
+  uint32_t avec = k % 4 == 0;
+  uint32_t lspec[10] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, avec};
+  /* texel views where the kernel reads vec4s: modes 1-3, and W in mode 0 */
+  VkFormat texel[FK_VK_MAX_TEXELS] = {VK_FORMAT_UNDEFINED, VK_FORMAT_UNDEFINED};
+  int tex = (mode != 0 || avec) && texel_binds(nn, x->dtype, bd, 2, texel);
+  snprintf(nm, sizeof nm, "conv2d_lvp%s%s", x->dtype == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
+  return dispatch_texel(nn, nm, lspec, 10, bd, 4, texel, &push, sizeof push, (ncols + 63) / 64,
+                        (g->cout + 15) / 16, 1, e);
 }
 
 int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,

@@ -96,10 +96,13 @@ int main(void) {
   fk_nn_conv tf2 = {.stride = 1, .pad_b = 1, .pad_r = 1, .act = FK_NN_ACT_LEAKY, .alpha = 0.2f};
   fk_nn_conv silu3 = same3;
   silu3.act = FK_NN_ACT_SILU;
-  /* both kernels: lavapipe's broadcast variant and the tiled one GPUs use */
-  static const char *const variants[] = {"tiled", "lvp"};
-  for (int v = 0; v < 2; v++) {
+  /* both kernels: lavapipe's broadcast variant (reading its operands
+   * through texel buffers, and through storage buffers as where they do
+   * not fit) and the tiled one GPUs use */
+  static const char *const variants[] = {"tiled", "lvp", "lvp"};
+  for (int v = 0; v < 3; v++) {
     setenv("FUNKY_VK_MATMUL", variants[v], 1);
+    setenv("FUNKY_VK_TEXEL", v == 2 ? "0" : "1", 1);
     one(cpu, gpu, 1, 3, 7, 5, 4, 3, same3, 1);
     one(cpu, gpu, 2, 1, 9, 11, 33, 3, same3, 0);
     one(cpu, gpu, 1, 33, 7, 5, 17, 3, down3, 1);
@@ -124,6 +127,7 @@ int main(void) {
     }
   }
   unsetenv("FUNKY_VK_MATMUL");
+  unsetenv("FUNKY_VK_TEXEL");
   /* The benchmark's naive baseline computes the same convolution. */
   if (fk_nn_kind_of(gpu) == FK_NN_VULKAN) { /* a Vulkan-only baseline */
     int64_t sx[4] = {1, 5, 9, 7}, sw[4] = {6, 5, 3, 3}, sy[4] = {1, 6, 9, 7};

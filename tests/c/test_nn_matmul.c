@@ -1,5 +1,5 @@
 /* matmul / linear on Vulkan against the CPU reference: odd sizes, batches,
- * shared weights, transposed weights, bias, with both kernel variants;
+ * shared weights, transposed weights, bias, with every kernel variant;
  * NaN-poisoned outputs. */
 #include <math.h>
 #include <stdlib.h>
@@ -77,10 +77,13 @@ int main(void) {
   fk_nn *cpu, *gpu;
   fk_err e = {0};
   if (test_backends(&cpu, &gpu)) return CHECK_DONE();
-  /* both kernels: lavapipe's broadcast variant and the tiled one GPUs use */
-  static const char *const variants[] = {"tiled", "lvp"};
-  for (int v = 0; v < 2; v++) {
+  /* both kernels: lavapipe's broadcast variant (reading its operands
+   * through texel buffers, and through storage buffers as where they do
+   * not fit) and the tiled one GPUs use */
+  static const char *const variants[] = {"tiled", "lvp", "lvp"};
+  for (int v = 0; v < 3; v++) {
     setenv("FUNKY_VK_MATMUL", variants[v], 1);
+    setenv("FUNKY_VK_TEXEL", v == 2 ? "0" : "1", 1);
     one(cpu, gpu, 1, 7, 5, 3, 0, 0, 0);
     one(cpu, gpu, 1, 1, 1, 1, 0, 0, 1);
     one(cpu, gpu, 2, 33, 17, 65, 0, 1, 1);
@@ -88,8 +91,12 @@ int main(void) {
     one(cpu, gpu, 3, 77, 40, 33, 1, 1, 1);
     one(cpu, gpu, 1, 130, 300, 70, 0, 0, 1);
     one(cpu, gpu, 2, 5, 129, 7, 1, 1, 0);
+    /* N % 4 == 0 but not a whole 8-column lane: vec4 and scalar stores */
+    one(cpu, gpu, 2, 9, 16, 12, 0, 1, 1);
+    one(cpu, gpu, 3, 20, 8, 36, 1, 0, 1);
   }
   unsetenv("FUNKY_VK_MATMUL");
+  unsetenv("FUNKY_VK_TEXEL");
   /* The benchmark's naive baseline computes the same product. */
   if (fk_nn_kind_of(gpu) == FK_NN_VULKAN) { /* a Vulkan-only baseline */
     int64_t sa[2] = {37, 19}, sb[2] = {19, 45}, sc[2] = {37, 45};

@@ -116,6 +116,25 @@ int main(void) {
   for (int i = 1; i < 100; i += 2) fk_vk_buffer_free(a, &many[i]);
   CHECK(fk_vk_allocator_used(a) == 0, "all freed: %llu bytes still used",
         (unsigned long long)fk_vk_allocator_used(a));
+  /* Texel views (lavapipe's fast reads): one per (range, format), cached
+   * with the buffer and destroyed with it (a leak would be a validation
+   * message at device destruction); ranges that cannot be views say so. */
+  fk_vk_buffer tb;
+  CHECK(!fk_vk_buffer_new(a, 1000, FK_VK_DEVICE_LOCAL, &tb, &e), "%s", e.msg);
+  VkFormat f32 = VK_FORMAT_R32G32B32A32_SFLOAT;
+  if (fk_vk_texel_fits(vk, &tb, 0, tb.size, f32)) {
+    VkBufferView v1, v2, v3;
+    CHECK(!fk_vk_buffer_view(vk, &tb, 0, tb.size, f32, &v1, &e) &&
+              !fk_vk_buffer_view(vk, &tb, 0, tb.size, f32, &v2, &e) &&
+              !fk_vk_buffer_view(vk, &tb, 256, 512, f32, &v3, &e),
+          "views: %s", e.msg);
+    CHECK(v1 == v2 && v1 != v3, "the same range gives the cached view, another a new one");
+    CHECK(!fk_vk_texel_fits(vk, &tb, 4, 64, f32), "a misaligned view offset is refused");
+    CHECK(!fk_vk_texel_fits(vk, &tb, 0, 4, f32), "a range under one texel is refused");
+    CHECK(!fk_vk_texel_fits(vk, &tb, 992, 64, f32), "a range past the end is refused");
+    CHECK(fk_vk_buffer_view(vk, &tb, 4, 64, f32, &v3, &e) != FK_OK, "misaligned view made");
+  }
+  fk_vk_buffer_free(a, &tb);
   /* Impossible requests fail with a message, not a crash. */
   fk_vk_buffer big;
   int rc = fk_vk_buffer_new(a, vk->caps.max_storage_range + 1, 0, &big, &e);
