@@ -66,11 +66,14 @@ int fk_image_gauss_weights(double sigma, float **out, int *radius, fk_err *e) {
 typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define SPLAT(x) ((v8){x, x, x, x, x, x, x, x})
 
-/* out[i] = sum_j w[j] * src[i + 3 j], i < n: the horizontal pass. */
+/* out[i] = sum_j w[j] * src[i + 3 j], i < n: the horizontal pass. A last
+ * partial block is done as a whole block ending at n, over outputs already
+ * made (the same values again): a scalar tail, one dependent multiply-add
+ * per tap, cost as much as the rest of a row. */
 FK_CLONES static void hsum(const float *src, float *restrict out, size_t n, const float *restrict w,
                            int ntaps) {
   size_t i = 0;
-  for (; i + BLOCK <= n; i += BLOCK) {
+  for (; i + BLOCK <= n || (i < n && n >= BLOCK && (i = n - BLOCK, 1)); i += BLOCK) {
     v8 a[BLOCK / 8];
     for (int k = 0; k < BLOCK / 8; k++) a[k] = SPLAT(0.0f);
     for (int j = 0; j < ntaps; j++) {
@@ -92,7 +95,7 @@ FK_CLONES static void hsum(const float *src, float *restrict out, size_t n, cons
 FK_CLONES static void vsum(const float *const *row, float *restrict out0, float *restrict out1,
                            size_t n, const float *restrict w, int ntaps) {
   size_t i = 0;
-  for (; out1 && i + VB <= n; i += VB) {
+  for (; out1 && (i + VB <= n || (i < n && n >= VB && (i = n - VB, 1))); i += VB) {
     v8 a[VB / 8], b[VB / 8];
     for (int k = 0; k < VB / 8; k++) {
       a[k] = SPLAT(w[0]) * *(const v8 *)(row[0] + i + 8 * k);
@@ -112,7 +115,7 @@ FK_CLONES static void vsum(const float *const *row, float *restrict out0, float 
           b[k] + SPLAT(w[ntaps - 1]) * *(const v8 *)(row[ntaps] + i + 8 * k);
     }
   }
-  for (; !out1 && i + BLOCK <= n; i += BLOCK) {
+  for (; !out1 && (i + BLOCK <= n || (i < n && n >= BLOCK && (i = n - BLOCK, 1))); i += BLOCK) {
     v8 a[BLOCK / 8];
     for (int k = 0; k < BLOCK / 8; k++) a[k] = SPLAT(0.0f);
     for (int j = 0; j < ntaps; j++) {
@@ -144,24 +147,27 @@ typedef struct job {
   const float **ptrs; /* 2r+2 row pointers */
 } job;
 
+/* The first and last e = 3r outputs read past the row's ends: they come
+ * from a padded copy of an end, E = e rounded up to whole blocks wide; the
+ * rest read the row itself. */
 static void hrow(const job *j, int y, float *out) {
   const int r = j->radius, ntaps = 2 * r + 1;
-  const size_t row = (size_t)j->w * 3, e = 3 * (size_t)r; /* outputs reading past an end */
+  const size_t row = (size_t)j->w * 3, e = 3 * (size_t)r, E = (e + BLOCK - 1) / BLOCK * BLOCK;
   const float *in = j->row_fn(j->row_ctx, y);
-  float *pad = j->pad;
+  float *pad = j->pad; /* row + 2e floats */
   for (int k = 0; k < r; k++) memcpy(pad + (size_t)k * 3, in, 3 * sizeof *in);
-  if (row <= 4 * e) { /* narrow: the whole row padded */
+  if (row < 2 * E + e) { /* narrow: the whole row padded */
     memcpy(pad + e, in, row * sizeof *in);
     for (int k = 0; k < r; k++) memcpy(pad + e + row + (size_t)k * 3, in + row - 3, 3 * sizeof *in);
     hsum(pad, out, row, j->wts, ntaps);
     return;
   }
-  memcpy(pad + e, in, 2 * e * sizeof *in);
-  hsum(pad, out, e, j->wts, ntaps);
-  hsum(in, out + e, row - 2 * e, j->wts, ntaps);
-  memcpy(pad, in + row - 2 * e, 2 * e * sizeof *in);
-  for (int k = 0; k < r; k++) memcpy(pad + 2 * e + (size_t)k * 3, in + row - 3, 3 * sizeof *in);
-  hsum(pad, out + row - e, e, j->wts, ntaps);
+  memcpy(pad + e, in, (E + e) * sizeof *in);
+  hsum(pad, out, E, j->wts, ntaps);
+  hsum(in + E - e, out + E, row - 2 * E, j->wts, ntaps);
+  memcpy(pad, in + row - E - e, (E + e) * sizeof *in);
+  for (int k = 0; k < r; k++) memcpy(pad + E + e + (size_t)k * 3, in + row - 3, 3 * sizeof *in);
+  hsum(pad, out + row - E, E, j->wts, ntaps);
 }
 
 static void run_job(job *j) {

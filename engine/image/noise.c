@@ -36,10 +36,10 @@ void fk_noise_normalise(const fk_noise_cfg *cfg, float *out) {
 }
 
 /* Drawing order does not change the result (each channel keeps its
- * maximum), so points are drawn by row band, not by bin: the discs of one
- * band land in a few cache-resident rows, where bin order scattered them
- * over the whole image (a cache miss per disc row at 512x512). Points are
- * counting-sorted into bands; each disc row is one contiguous run of
+ * maximum), so points are drawn by row, not by bin: the discs of a few
+ * rows land in cache-resident rows, where bin order scattered them over
+ * the whole image (a cache miss per disc row at 512x512). Points are
+ * counting-sorted by row; each disc row is one contiguous run of
  * interleaved RGB floats, maxed against the bin's colour repeated.
  *
  * For the same reason a range of rows can be drawn on its own: every disc
@@ -49,7 +49,7 @@ void fk_noise_normalise(const fk_noise_cfg *cfg, float *out) {
  * so the unblurred image never exists: one pass over the output instead of
  * three. Rows get the background just before the first disc lands on them,
  * so they are still in cache when it does. */
-#define BAND 16              /* rows: 16 x 512 px x 12 B = 96 KB, in L2 */
+#define BAND 16              /* rows drawn at a time: 16 x 512 px x 12 B = 96 KB, in L2 */
 #define CHUNK (1u << 16)     /* points sorted at a time when not blurring */
 #define FUSED_MAX (1u << 22) /* points sorted at once when blurring (32 MB) */
 #define THREADS 2
@@ -88,9 +88,9 @@ typedef struct {
   span sp[2 * 256 + 1];
   const float *pat; /* colour runs: plen floats per bin */
   size_t plen;
-  float bg[12];       /* the background, 4 pixels */
-  const point *pts;   /* sorted by band */
-  const size_t *band; /* band[j]: end of band j in pts */
+  float bg[12];          /* the background, 4 pixels */
+  const point *pts;      /* sorted by row */
+  const size_t *row_end; /* row_end[y]: end of row y's points in pts */
 } scene;
 
 /* A range of rows [y0, y1) being drawn; row y lives at px + (y - py0) w 3. */
@@ -103,26 +103,35 @@ typedef struct {
 
 static void fill_to(rows *j, int y) {
   const size_t row = (size_t)j->sc->w * 3;
+  const float *bg = j->sc->bg;
   y = y < j->y1 ? y : j->y1;
   /* plain stores: memcpy of a few KB is `rep movsb`, which on some CPUs
    * writes around the cache, and the discs would then miss on every row */
   for (; j->filled < y; j->filled++) {
-    float *restrict q = j->px + (size_t)(j->filled - j->py0) * row;
+    float *q = j->px + (size_t)(j->filled - j->py0) * row;
     size_t i = 0;
-    for (; i + 12 <= row; i += 12)
-      for (int m = 0; m < 12; m++) q[i + m] = j->sc->bg[m];
-    for (; i < row; i++) q[i] = j->sc->bg[i % 3];
+#ifdef __SSE__
+    const __m128 p0 = _mm_loadu_ps(bg), p1 = _mm_loadu_ps(bg + 4), p2 = _mm_loadu_ps(bg + 8);
+    for (; i + 12 <= row; i += 12) {
+      _mm_storeu_ps(q + i, p0);
+      _mm_storeu_ps(q + i + 4, p1);
+      _mm_storeu_ps(q + i + 8, p2);
+    }
+#endif
+    for (; i < row; i++) q[i] = bg[i % 12];
   }
 }
 
-/* Background and every disc touching rows [y0, y1), clipped to them. */
+/* Background and every disc touching rows [y0, y1), clipped to them: the
+ * points of centre rows y0 - rr .. y1 + rr - 1, BAND rows at a time. */
 static void draw(rows *j) {
   const scene *sc = j->sc;
-  const int w = sc->w, rr = sc->rr, n_bands = (sc->h + BAND - 1) / BAND;
-  const int first = j->y0 - rr < 0 ? 0 : (j->y0 - rr) / BAND, last = (j->y1 - 1 + rr) / BAND;
-  for (int b = first; b <= last && b < n_bands; b++) {
-    fill_to(j, (b + 1) * BAND + rr);
-    for (size_t i = b ? sc->band[b - 1] : 0; i < sc->band[b]; i++) {
+  const int w = sc->w, rr = sc->rr;
+  const int ya = j->y0 - rr < 0 ? 0 : j->y0 - rr, yb = j->y1 + rr < sc->h ? j->y1 + rr : sc->h;
+  for (int c = ya; c < yb; c += BAND) {
+    const int ce = c + BAND < yb ? c + BAND : yb;
+    fill_to(j, ce + rr);
+    for (size_t i = c ? sc->row_end[c - 1] : 0; i < sc->row_end[ce - 1]; i++) {
       const int x = sc->pts[i].x, y = sc->pts[i].y;
       const float *pat = sc->pat + sc->pts[i].bin * sc->plen;
       const int inside = x >= rr && x + rr < w && y - rr >= j->y0 && y + rr < j->y1;
@@ -150,7 +159,7 @@ static void *draw_main(void *arg) {
  * `fill`. */
 static void draw_all(const scene *sc, float *px, int fill) {
   const int n_bands = (sc->h + BAND - 1) / BAND;
-  const int n = sc->band[n_bands - 1] >= THREADED_POINTS && n_bands >= THREADS ? THREADS : 1;
+  const int n = sc->row_end[sc->h - 1] >= THREADED_POINTS && n_bands >= THREADS ? THREADS : 1;
   rows jobs[THREADS];
   pthread_t tid[THREADS];
   int started[THREADS] = {0};
@@ -188,27 +197,27 @@ static const float *band_row(void *ctx, int y) {
 }
 
 /* Points first .. first + n - 1 (in bin-major order) counting-sorted into
- * sorted[] by band; band[j] ends as the end of band j. */
-static void sort_points(const fk_noise_cfg *cfg, size_t first, size_t n, point *raw, uint32_t *rb,
-                        point *sorted, size_t *band, size_t n_bands) {
+ * sorted[] by row; row_end[y] ends as the end of row y. */
+static void sort_points(const fk_noise_cfg *cfg, size_t first, size_t n, point *raw, uint32_t *ry,
+                        point *sorted, size_t *row_end) {
   const uint64_t w = (uint64_t)cfg->w, h = (uint64_t)cfg->h, ppb = (uint64_t)cfg->points_per_bin;
   /* fk_hash3(seed, b, k) = mix(hb ^ k), hb = mix(mix(seed) ^ b): once per bin */
   const uint64_t hs = fk_hash_mix(cfg->seed);
   uint64_t b = first / ppb, k = first % ppb, hb = fk_hash_mix(hs ^ b);
-  memset(band, 0, (n_bands + 1) * sizeof *band);
+  memset(row_end, 0, ((size_t)cfg->h + 1) * sizeof *row_end);
   for (size_t i = 0; i < n; i++) {
     const uint64_t hv = fk_hash_mix(hb ^ k);
     const uint64_t x = ((hv & 0xffffffffu) * w) >> 32, y = ((hv >> 32) * h) >> 32;
     raw[i] = (point){(uint16_t)x, (uint16_t)y, (uint32_t)b};
-    rb[i] = (uint32_t)(y / BAND);
-    band[rb[i] + 1]++;
+    ry[i] = (uint32_t)y;
+    row_end[y + 1]++;
     if (++k == ppb) {
       k = 0;
       hb = fk_hash_mix(hs ^ ++b);
     }
   }
-  for (size_t j = 0; j < n_bands; j++) band[j + 1] += band[j];
-  for (size_t i = 0; i < n; i++) sorted[band[rb[i]]++] = raw[i];
+  for (size_t y = 0; y < (size_t)cfg->h; y++) row_end[y + 1] += row_end[y];
+  for (size_t i = 0; i < n; i++) sorted[row_end[ry[i]]++] = raw[i];
 }
 
 int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
@@ -226,20 +235,20 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   const size_t total = cfg->n * (size_t)cfg->points_per_bin;
   const int fused = cfg->blur > 0 && total <= FUSED_MAX;
   const size_t chunk = fused ? (total ? total : 1) : total < CHUNK ? (total ? total : 1) : CHUNK;
-  const size_t n_bins = cfg->n ? cfg->n : 1, n_bands = ((size_t)cfg->h + BAND - 1) / BAND;
+  const size_t n_bins = cfg->n ? cfg->n : 1;
   scene *sc = fk_alloc(1, sizeof *sc);
   float *light = fk_alloc(n_bins, sizeof *light), *pat = NULL;
   point *raw = fk_alloc(chunk, sizeof *raw), *sorted = fk_alloc(chunk, sizeof *sorted);
-  uint32_t *rb = fk_alloc(chunk, sizeof *rb); /* each raw point's band */
-  size_t *band = fk_alloc(n_bands + 1, sizeof *band);
+  uint32_t *ry = fk_alloc(chunk, sizeof *ry); /* each raw point's row */
+  size_t *row_end = fk_alloc((size_t)cfg->h + 1, sizeof *row_end);
   int rc = FK_OK;
   if (sc) {
     *sc = (scene){
-        .w = cfg->w, .h = cfg->h, .rr = (int)floor(cfg->radius), .pts = sorted, .band = band};
+        .w = cfg->w, .h = cfg->h, .rr = (int)floor(cfg->radius), .pts = sorted, .row_end = row_end};
     sc->plen = 3 * (2 * (size_t)sc->rr + 1);
     sc->pat = pat = fk_alloc(n_bins * sc->plen, sizeof *pat); /* bin colour, diameter times */
   }
-  if (!sc || !light || !pat || !raw || !sorted || !rb || !band)
+  if (!sc || !light || !pat || !raw || !sorted || !ry || !row_end)
     rc = fk_err_oom(e, "a noise field", 3 * chunk * sizeof *raw);
   const double r2 = cfg->radius * cfg->radius;
   for (int dy = rc ? 1 : -sc->rr; !rc && dy <= sc->rr; dy++) {
@@ -263,7 +272,7 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   if (!rc && fused && !bands)
     rc = fk_err_oom(e, "noise field bands", FK_BLUR_THREADS * band_floats * sizeof *bands);
   if (!rc && fused) {
-    sort_points(cfg, 0, total, raw, rb, sorted, band, n_bands);
+    sort_points(cfg, 0, total, raw, ry, sorted, row_end);
     band_src src[FK_BLUR_THREADS];
     void *ctx[FK_BLUR_THREADS];
     for (int t = 0; t < FK_BLUR_THREADS; t++) {
@@ -275,7 +284,7 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
     size_t first = 0;
     do {
       const size_t n = total - first < chunk ? total - first : chunk;
-      sort_points(cfg, first, n, raw, rb, sorted, band, n_bands);
+      sort_points(cfg, first, n, raw, ry, sorted, row_end);
       draw_all(sc, img->px, first == 0);
       first += n;
     } while (first < total);
@@ -287,8 +296,8 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   free(pat);
   free(raw);
   free(sorted);
-  free(rb);
-  free(band);
+  free(ry);
+  free(row_end);
   if (rc) fk_image_free(img);
   return rc;
 }
