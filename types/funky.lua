@@ -176,11 +176,10 @@ funky.noise = {}
 ---@field radius? number disc radius in pixels, 0..256 (0: one pixel); default 0
 ---@field normalise? string|number[] lightness from magnitude: "frame" (a / the frame's largest, the default), "global" (a / the song's largest, amps.peak; needs amps from a song's spectrum), "none" (a clamped to 0..1) or {db_min, db_max}: 20 log10(a / the frame's largest) in dB mapped from db_min..db_max to 0..1
 ---@field background? number[] {r, g, b} behind the points, 0..1; default black
----@field blur? number Gaussian blur sigma in pixels, 0..1000 (0: none): the same image as field:blur(sigma), bit for bit, but drawn and blurred in one pass, which is faster; default 0
 
 ---A noise field: for each bin b, points_per_bin points at positions from a 64-bit hash of (seed, b, k) (low 32 bits the column, high 32 the row), each a disc of `radius` pixels in the bin's colour times its lightness; where points overlap each channel keeps the brighter value. The same seed gives the same field on every machine.
 ---
----Errors: bad argument #1 field 'size', 'amps' ("is required ..."), 'points_per_bin' ("must be in 1..1048576"), 'radius' ("must be in [0, 256] pixels"), 'blur' ("must be a sigma in [0, 1000] pixels"), 'normalise' ("must be \"frame\", \"global\", \"none\" or {db_min, db_max}", "needs db_min < db_max", "\"global\" needs amps taken from a song's spectrum"), 'colour' or 'background' naming what is wrong; an error raised in the colour function, or "colour function must return r, g, b numbers (bin B)"
+---Errors: bad argument #1 field 'size', 'amps' ("is required ..."), 'points_per_bin' ("must be in 1..1048576"), 'radius' ("must be in [0, 256] pixels"), 'normalise' ("must be \"frame\", \"global\", \"none\" or {db_min, db_max}", "needs db_min < db_max", "\"global\" needs amps taken from a song's spectrum"), 'colour' or 'background' naming what is wrong; an error raised in the colour function, or "colour function must return r, g, b numbers (bin B)"
 ---@param opts funky.noise_field_opts the field
 ---@return funky.Image # the field
 function funky.noise.field(opts) end

@@ -96,7 +96,7 @@ int fk_cli_bench_audio(int argc, char **argv) {
   float *amps = fk_alloc((size_t)c.bins, sizeof *amps);
   fk_image img = {0};
   int scheme = FK_SCHEME_RAINBOW;
-  double t_spec = 0, t_field = 0;
+  double t_spec = 0, t_field = 0, t_blur = 0;
   int rc = amps ? FK_OK : fk_err_oom(&e, "amplitudes", (size_t)c.bins * sizeof *amps);
   fk_spectrum *sp = NULL;
   float *mag = fk_alloc(fr.n_bins, sizeof *mag);
@@ -121,14 +121,19 @@ int fk_cli_bench_audio(int argc, char **argv) {
                        .radius = c.radius,
                        .norm = FK_NORM_DB,
                        .db_min = c.floor_db,
-                       .db_max = 0,
-                       .blur = c.blur}; /* as scripts/funky.lua: one pass */
+                       .db_max = 0};
+    /* The last frame is done with, and the field is blurred in place: a
+     * pipeline with no further use for either keeps one image in cache. */
     fk_image_free(&img);
     rc = fk_noise_field(&nc, &img, &e);
+    double t2 = fk_now();
+    if (!rc) rc = fk_image_blur(&img, &img, c.blur, &e);
+    double t3 = fk_now();
     t_spec += t1 - t0;
-    t_field += fk_now() - t1;
+    t_field += t2 - t1;
+    t_blur += t3 - t2;
   }
-  double total = t_spec + t_field;
+  double total = t_spec + t_field + t_blur;
   double ref = -1;
   char wav[] = "/tmp/funky-bench-XXXXXX.wav";
   if (!rc && c.reference) {
@@ -153,7 +158,8 @@ int fk_cli_bench_audio(int argc, char **argv) {
          n, c.w, c.h, c.bins, c.points, c.radius, c.floor_db, c.blur);
   printf("| pipeline | ms/frame | frames/s | ratio |\n|---|---|---|---|\n");
   printf("| spectrum + bins | %.3f | | |\n", 1e3 * t_spec / (double)n);
-  printf("| noise field + blur (one pass) | %.3f | | |\n", 1e3 * t_field / (double)n);
+  printf("| noise field | %.3f | | |\n", 1e3 * t_field / (double)n);
+  printf("| blur | %.3f | | |\n", 1e3 * t_blur / (double)n);
   printf("| funky (total) | %.3f | %.1f | %s |\n", 1e3 * total / (double)n, fps,
          ref > 0 ? "" : "no baseline");
   if (ref > 0) {

@@ -13,11 +13,9 @@
  * vertical pass, so no image-sized temporary is touched. Only the first
  * and last r pixels of a row go through a padded copy.
  *
- * The source is a row callback, so a producer (the noise field) can hand
- * over rows as it draws them and the unblurred image never exists; an
- * image source blurred in place writes output row y over source row y,
- * which was last read r rows ago and is still in cache. Two threads split
- * the rows of images from 256x256 up. */
+ * Blurred in place, output row y goes over source row y, which was last
+ * read r rows ago and is still in cache. Two threads split the rows of
+ * images from 256x256 up. */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 
 #include "image/image.h"
 
+#define FK_BLUR_THREADS 2
 #define BLOCK 64                          /* horizontal outputs per block: 8 vectors */
 #define VB 32                             /* vertical: 4 vectors per row, two rows */
 #define A64(n) (((n) + 15) & ~(size_t)15) /* floats, rounded up to 64 bytes */
@@ -135,10 +134,27 @@ FK_CLONES static void vsum(const float *const *row, float *restrict out0, float 
   }
 }
 
+/* The source rows. In place, the rows within r of a boundary
+ * between two threads' rows are read by both while one of them overwrites
+ * them: both read a copy, edge[0] of rows edge_y[0] .. edge_y[0] +
+ * edge_n[0] - 1 above the thread's rows and edge[1] below (NULL: none). */
+typedef struct {
+  const fk_image *src;
+  const float *edge[2];
+  int edge_y[2], edge_n[2];
+} image_rows;
+
+static const float *image_row(const image_rows *s, int y) {
+  const size_t row = (size_t)s->src->w * 3;
+  for (int k = 0; k < 2; k++)
+    if (s->edge[k] && y >= s->edge_y[k] && y < s->edge_y[k] + s->edge_n[k])
+      return s->edge[k] + (size_t)(y - s->edge_y[k]) * row;
+  return s->src->px + (size_t)y * row;
+}
+
 typedef struct job {
   int w, h, radius, y0, y1;
-  fk_blur_row_fn row_fn;
-  void *row_ctx;
+  const image_rows *src;
   float *dst;
   const float *wts;
   float *ring; /* 2r+2 filtered rows, ring_stride floats apart */
@@ -153,7 +169,7 @@ typedef struct job {
 static void hrow(const job *j, int y, float *out) {
   const int r = j->radius, ntaps = 2 * r + 1;
   const size_t row = (size_t)j->w * 3, e = 3 * (size_t)r, E = (e + BLOCK - 1) / BLOCK * BLOCK;
-  const float *in = j->row_fn(j->row_ctx, y);
+  const float *in = image_row(j->src, y);
   float *pad = j->pad; /* row + 2e floats */
   for (int k = 0; k < r; k++) memcpy(pad + (size_t)k * 3, in, 3 * sizeof *in);
   if (row < 2 * E + e) { /* narrow: the whole row padded */
@@ -193,14 +209,22 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
-int fk_image_blur_rows(int w, int h, double sigma, fk_blur_row_fn row_fn,
-                       void *const ctx[FK_BLUR_THREADS], float *dst, fk_err *e) {
+static int threads_for(int w, int h) {
+  return (size_t)w * (size_t)h >= 256 * 256 ? FK_BLUR_THREADS : 1;
+}
+
+static int split_row(int h, int threads, int i) {
+  return (int)((long)h * i / threads);
+}
+
+/* Blurs into dst, thread i reading src[i]. */
+static int blur_rows(int w, int h, double sigma, const image_rows *src, float *dst, fk_err *e) {
   float *wts;
   int r;
   if (fk_image_gauss_weights(sigma, &wts, &r, e)) return e->code;
   const int ntaps = 2 * r + 1;
   const size_t row = (size_t)w * 3;
-  const int threads = fk_image_blur_threads(w, h);
+  const int threads = threads_for(w, h);
   /* per thread: the ring, a padded row and the row pointers. The ring's
    * rows start on 64-byte lines, so the vertical pass's vector loads never
    * straddle two lines (a split load costs two). */
@@ -221,10 +245,9 @@ int fk_image_blur_rows(int w, int h, double sigma, fk_blur_row_fn row_fn,
     jobs[i] = (job){.w = w,
                     .h = h,
                     .radius = r,
-                    .y0 = fk_image_blur_split(h, threads, i),
-                    .y1 = fk_image_blur_split(h, threads, i + 1),
-                    .row_fn = row_fn,
-                    .row_ctx = ctx[i],
+                    .y0 = split_row(h, threads, i),
+                    .y1 = split_row(h, threads, i + 1),
+                    .src = &src[i],
                     .dst = dst,
                     .wts = wts,
                     .ring = base,
@@ -246,40 +269,13 @@ int fk_image_blur_rows(int w, int h, double sigma, fk_blur_row_fn row_fn,
   return FK_OK;
 }
 
-int fk_image_blur_threads(int w, int h) {
-  return (size_t)w * (size_t)h >= 256 * 256 ? FK_BLUR_THREADS : 1;
-}
-
-int fk_image_blur_split(int h, int threads, int i) {
-  return (int)((long)h * i / threads);
-}
-
-/* An image as a row source. In place, the rows within r of a boundary
- * between two threads' rows are read by both while one of them overwrites
- * them: both read a copy, edge[0] of rows edge_y[0] .. edge_y[0] +
- * edge_n[0] - 1 above the thread's rows and edge[1] below (NULL: none). */
-typedef struct {
-  const fk_image *src;
-  const float *edge[2];
-  int edge_y[2], edge_n[2];
-} image_rows;
-
-static const float *image_row(void *ctx, int y) {
-  const image_rows *s = ctx;
-  const size_t row = (size_t)s->src->w * 3;
-  for (int k = 0; k < 2; k++)
-    if (s->edge[k] && y >= s->edge_y[k] && y < s->edge_y[k] + s->edge_n[k])
-      return s->edge[k] + (size_t)(y - s->edge_y[k]) * row;
-  return s->src->px + (size_t)y * row;
-}
-
 int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
   if (!(sigma > 0)) {
     if (dst == src) return FK_OK;
     return fk_image_copy(src, dst, e);
   }
   if (check_sigma(sigma, e)) return e->code;
-  const int r = (int)(4.0 * sigma + 0.5), threads = fk_image_blur_threads(src->w, src->h);
+  const int r = (int)(4.0 * sigma + 0.5), threads = threads_for(src->w, src->h);
   const size_t row = (size_t)src->w * 3, n = row * (size_t)src->h;
   const int in_place = dst == src, copy_edges = in_place && threads > 1;
   float *out = in_place ? dst->px : fk_alloc(n, sizeof *out);
@@ -291,21 +287,17 @@ int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e) {
     return fk_err_oom(e, "a blurred image", n * sizeof *out);
   }
   image_rows rows[FK_BLUR_THREADS];
-  void *ctx[FK_BLUR_THREADS];
-  for (int i = 0; i < FK_BLUR_THREADS; i++) {
-    rows[i] = (image_rows){.src = src};
-    ctx[i] = &rows[i];
-  }
+  for (int i = 0; i < FK_BLUR_THREADS; i++) rows[i] = (image_rows){.src = src};
   for (int i = 1; i < threads && edges; i++) { /* the boundary above thread i's rows */
     float *copy = edges + 2 * (size_t)r * row * (size_t)(i - 1);
-    int b = fk_image_blur_split(src->h, threads, i);
+    int b = split_row(src->h, threads, i);
     int y0 = b - r < 0 ? 0 : b - r, y1 = b + r > src->h ? src->h : b + r;
     memcpy(copy, src->px + (size_t)y0 * row, (size_t)(y1 - y0) * row * sizeof *copy);
     rows[i].edge[0] = rows[i - 1].edge[1] = copy;
     rows[i].edge_y[0] = rows[i - 1].edge_y[1] = y0;
     rows[i].edge_n[0] = rows[i - 1].edge_n[1] = y1 - y0;
   }
-  int rc = fk_image_blur_rows(src->w, src->h, sigma, image_row, ctx, out, e);
+  int rc = blur_rows(src->w, src->h, sigma, rows, out, e);
   free(edges);
   if (rc) {
     if (!in_place) free(out);

@@ -31,18 +31,6 @@ void fk_image_fill(fk_image *img, float r, float g, float b);
  * dst may equal src, which is faster: the result is written over the
  * source rows while they are still in cache. sigma <= 0 copies. */
 int fk_image_blur(const fk_image *src, fk_image *dst, double sigma, fk_err *e);
-/* The same blur from rows handed over by a producer, into dst (w * h * 3
- * floats, not a source row). Up to FK_BLUR_THREADS threads each take the
- * output rows [fk_image_blur_split(h, n, i), fk_image_blur_split(h, n,
- * i + 1)), n = fk_image_blur_threads(w, h), and call row(ctx[i], y) for
- * source rows y from r above to r below them, in increasing order, from
- * their own thread; the row returned must stay valid until the next call. */
-#define FK_BLUR_THREADS 2
-typedef const float *(*fk_blur_row_fn)(void *ctx, int y);
-int fk_image_blur_rows(int w, int h, double sigma, fk_blur_row_fn row,
-                       void *const ctx[FK_BLUR_THREADS], float *dst, fk_err *e);
-int fk_image_blur_threads(int w, int h);
-int fk_image_blur_split(int h, int threads, int i);
 /* The normalised Gaussian weights of every blur here and on the GPU:
  * 2 * radius + 1 values, radius = floor(4 sigma + 0.5), sigma in (0, 1000]. */
 int fk_image_gauss_weights(double sigma, float **w, int *radius, fk_err *e);

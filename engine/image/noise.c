@@ -43,15 +43,12 @@ void fk_noise_normalise(const fk_noise_cfg *cfg, float *out) {
  * interleaved RGB floats, maxed against the bin's colour repeated.
  *
  * For the same reason a range of rows can be drawn on its own: every disc
- * that touches it, clipped to it. Threads share the work that way, without
- * locks (a disc across a boundary is drawn by both, each part once), and
- * with `blur` the field is made a band at a time as the blur asks for rows,
- * so the unblurred image never exists: one pass over the output instead of
- * three. Rows get the background just before the first disc lands on them,
+ * that touches it, clipped to it. Two threads share the work that way,
+ * without locks (a disc across their boundary is drawn by both, each part
+ * once). Rows get the background just before the first disc lands on them,
  * so they are still in cache when it does. */
-#define BAND 16              /* rows drawn at a time: 16 x 512 px x 12 B = 96 KB, in L2 */
-#define CHUNK (1u << 16)     /* points sorted at a time when not blurring */
-#define FUSED_MAX (1u << 22) /* points sorted at once when blurring (32 MB) */
+#define BAND 16          /* rows drawn at a time: 16 x 512 px x 12 B = 96 KB, in L2 */
+#define CHUNK (1u << 16) /* points sorted at a time */
 #define THREADS 2
 #define THREADED_POINTS 4096 /* fewer points than this: one thread */
 
@@ -178,24 +175,6 @@ static void draw_all(const scene *sc, float *px, int fill) {
   }
 }
 
-/* A blur thread's row source: its current band, drawn when first asked. */
-typedef struct {
-  rows r;
-  int band;
-} band_src;
-
-static const float *band_row(void *ctx, int y) {
-  band_src *s = ctx;
-  const int b = y / BAND;
-  if (b != s->band) {
-    s->band = b;
-    s->r.py0 = s->r.y0 = s->r.filled = b * BAND;
-    s->r.y1 = (b + 1) * BAND < s->r.sc->h ? (b + 1) * BAND : s->r.sc->h;
-    draw(&s->r);
-  }
-  return s->r.px + (size_t)(y - s->r.py0) * (size_t)s->r.sc->w * 3;
-}
-
 /* Points first .. first + n - 1 (in bin-major order) counting-sorted into
  * sorted[] by row; row_end[y] ends as the end of row y. */
 static void sort_points(const fk_noise_cfg *cfg, size_t first, size_t n, point *raw, uint32_t *ry,
@@ -229,12 +208,9 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
     return fk_err_set(e, FK_EUSER, "radius must be in [0, 256] pixels, got %g", cfg->radius);
   if (cfg->norm == FK_NORM_DB && !(cfg->db_max > cfg->db_min))
     return fk_err_set(e, FK_EUSER, "normalise {db_min, db_max} needs db_min < db_max");
-  if (!(cfg->blur >= 0) || cfg->blur > 1000)
-    return fk_err_set(e, FK_EUSER, "blur must be a sigma in [0, 1000] pixels, got %g", cfg->blur);
   if (fk_image_new_unset(img, cfg->w, cfg->h, e)) return e->code; /* all written below */
   const size_t total = cfg->n * (size_t)cfg->points_per_bin;
-  const int fused = cfg->blur > 0 && total <= FUSED_MAX;
-  const size_t chunk = fused ? (total ? total : 1) : total < CHUNK ? (total ? total : 1) : CHUNK;
+  const size_t chunk = total < CHUNK ? (total ? total : 1) : CHUNK;
   const size_t n_bins = cfg->n ? cfg->n : 1;
   scene *sc = fk_alloc(1, sizeof *sc);
   float *light = fk_alloc(n_bins, sizeof *light), *pat = NULL;
@@ -267,20 +243,7 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
     }
     for (size_t i = 0; i < sc->plen; i++) pat[b * sc->plen + i] = rgb[i % 3] * light[b];
   }
-  const size_t band_floats = (size_t)BAND * (size_t)cfg->w * 3;
-  float *bands = !rc && fused ? fk_alloc(FK_BLUR_THREADS * band_floats, sizeof *bands) : NULL;
-  if (!rc && fused && !bands)
-    rc = fk_err_oom(e, "noise field bands", FK_BLUR_THREADS * band_floats * sizeof *bands);
-  if (!rc && fused) {
-    sort_points(cfg, 0, total, raw, ry, sorted, row_end);
-    band_src src[FK_BLUR_THREADS];
-    void *ctx[FK_BLUR_THREADS];
-    for (int t = 0; t < FK_BLUR_THREADS; t++) {
-      src[t] = (band_src){.r = {.sc = sc, .px = bands + (size_t)t * band_floats}, .band = -1};
-      ctx[t] = &src[t];
-    }
-    rc = fk_image_blur_rows(cfg->w, cfg->h, cfg->blur, band_row, ctx, img->px, e);
-  } else if (!rc) { /* chunks of points, each drawn over all rows */
+  if (!rc) { /* chunks of points, each drawn over all rows */
     size_t first = 0;
     do {
       const size_t n = total - first < chunk ? total - first : chunk;
@@ -288,9 +251,7 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
       draw_all(sc, img->px, first == 0);
       first += n;
     } while (first < total);
-    if (cfg->blur > 0) rc = fk_image_blur(img, img, cfg->blur, e);
   }
-  free(bands);
   free(sc);
   free(light);
   free(pat);

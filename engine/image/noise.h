@@ -27,12 +27,10 @@ typedef struct fk_noise_cfg {
   double peak; /* for FK_NORM_GLOBAL */
   double db_min, db_max;
   float background[3];
-  double blur; /* > 0: Gaussian blur of this sigma, drawn and blurred in one pass */
 } fk_noise_cfg;
 
 /* Draws into img (allocated by the call). Overlapping points keep the
- * brighter value per channel, so dense bins do not saturate to white. With
- * blur, the result equals fk_image_blur of the field, bit for bit. */
+ * brighter value per channel, so dense bins do not saturate to white. */
 int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e);
 /* Magnitude to lightness in [0, 1] under the cfg's normalisation. */
 void fk_noise_normalise(const fk_noise_cfg *cfg, float *out);

@@ -1,6 +1,6 @@
 /* funky.noise.field{ size = {w, h}, amps = spectrum_or_table, colour = "rainbow",
  *   seed = 7, points_per_bin = 1, radius = 0, normalise = "frame" | "global" |
- *   "none" | {db_min, db_max}, background = {r, g, b}, blur = 0 } -> image */
+ *   "none" | {db_min, db_max}, background = {r, g, b} } -> image */
 #include <string.h>
 
 #include "image/noise.h"
@@ -79,13 +79,9 @@ static int draw_field(void *cfg, fk_image *img, fk_err *e) {
  *   spectrum), "none" (a clamped to 0..1) or {db_min, db_max}: 20 log10(a / the frame's
  *   largest) in dB mapped from db_min..db_max to 0..1
  * @field background? number[] {r, g, b} behind the points, 0..1; default black
- * @field blur? number Gaussian blur sigma in pixels, 0..1000 (0: none): the same image as
- *   field:blur(sigma), bit for bit, but drawn and blurred in one pass, which is faster;
- *   default 0
  * @return image the field
  * @error bad argument #1 field 'size', 'amps' ("is required ..."), 'points_per_bin' ("must be in
- *   1..1048576"), 'radius' ("must be in [0, 256] pixels"), 'blur' ("must be a sigma in [0, 1000]
- *   pixels"), 'normalise' ("must be \"frame\",
+ *   1..1048576"), 'radius' ("must be in [0, 256] pixels"), 'normalise' ("must be \"frame\",
  *   \"global\", \"none\" or {db_min, db_max}", "needs db_min < db_max", "\"global\" needs amps
  *   taken from a song's spectrum"), 'colour' or 'background' naming what is wrong
  * @error an error raised in the colour function, or "colour function must return r, g, b
@@ -109,9 +105,6 @@ static int noise_field(lua_State *L) {
   cfg.seed = (uint64_t)seed;
   cfg.points_per_bin = (int)ppb;
   cfg.radius = radius;
-  cfg.blur = fk_lua_num_field(L, 1, 1, "blur", 0);
-  if (!(cfg.blur >= 0 && cfg.blur <= 1000))
-    fk_lua_field_error(L, 1, "blur", "must be a sigma in [0, 1000] pixels");
   fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
   fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
   return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw_field, &cfg);

@@ -80,29 +80,6 @@ raises("size", funky.noise.field, { size = { 0, 8 }, amps = amps })
 raises("size", funky.noise.field, { size = { 9000, 8 }, amps = amps })
 raises("amps", funky.noise.field, { size = { 8, 8 } })
 raises("colour", funky.noise.field, { size = { 8, 8 }, amps = amps, colour = "plaid" })
--- blur = sigma draws and blurs in one pass, band by band in two threads:
--- every pixel as field:blur(sigma), bit for bit (sizes that split into
--- threads and bands unevenly, discs across the band and thread edges)
-local function identical(a, b)
-  for y = 0, a.h - 1 do
-    for x = 0, a.w - 1 do
-      local r1, g1, b1 = a:get(x, y)
-      local r2, g2, b2 = b:get(x, y)
-      if r1 ~= r2 or g1 ~= g2 or b1 ~= b2 then return false, x .. "," .. y end
-    end
-  end
-  return true
-end
-for _, c in ipairs { { 300, 263, 1.5, 2 }, { 64, 48, 4, 0.6 }, { 5, 3, 1.5, 3 }, { 257, 300, 0, 1 } } do
-  local o = { size = { c[1], c[2] }, amps = amps, seed = 3, points_per_bin = 40, radius = c[3],
-              normalise = { -48, 0 }, background = { 0.1, 0.2, 0.3 } }
-  local two = funky.noise.field(o):blur(c[4])
-  o.blur = c[4]
-  local ok, where = identical(two, funky.noise.field(o))
-  check(ok, ("blur in one pass = field:blur at %dx%d radius %g sigma %g (%s)"):format(
-    c[1], c[2], c[3], c[4], where or ""))
-end
-raises("blur", funky.noise.field, { size = { 8, 8 }, amps = amps, blur = -1 })
 -- a Lua colour function, and its errors
 local calls = 0
 local green = funky.noise.field { size = { 32, 32 }, amps = { 1, 1 }, points_per_bin = 50,
