@@ -4,7 +4,7 @@
 # at every factor's times (RIFE takes any t, no recursion), frame counts of
 # fps x factor on disk and in the video, and a model that does not match
 # the file refused with one clear line; `funky bench interp` on the same
-# weights. Opens a Vulkan device.
+# weights (this test opens a Vulkan device).
 set -uo pipefail
 mkdir -p "$TMP"
 fails=0; passes=0
