@@ -51,15 +51,7 @@ typedef struct fwd {
 } fwd;
 
 static fk_tensor *mk(fwd *s, int64_t n, int64_t c, int64_t h, int64_t w, fk_err *e) {
-  fk_tensor *t;
-  int64_t shape[4] = {n, c, h, w};
-  return fk_tensor_new(s->nn, s->f->dt, 4, shape, &t, e) ? NULL : t;
-}
-
-/* Gives t the shape n x c x h x w (same elements). */
-static int view(fk_tensor *t, int64_t n, int64_t c, fk_err *e) {
-  int64_t shape[4] = {n, c, t->shape[2], t->shape[3]};
-  return fk_tensor_reshape(t, 4, shape, e);
+  return fk_tensor_nchw(s->nn, s->f->dt, n, c, h, w, e);
 }
 
 static void free_all(fk_tensor **t, int n) {
@@ -117,9 +109,10 @@ static fk_tensor *swap(fwd *s, fk_tensor *x, fk_err *e) {
   int64_t c = x->shape[1];
   fk_tensor *y = mk(s, 1, 2 * c, x->shape[2], x->shape[3], e);
   if (!y) return NULL;
-  int rc = view(x, 1, 2 * c, e) || fk_nn_copy_channels(s->nn, x, 0, (int)c, y, (int)c, e) ||
-           fk_nn_copy_channels(s->nn, x, (int)c, (int)c, y, 0, e) || view(x, 2, c, e) ||
-           view(y, 2, c, e);
+  int rc = fk_tensor_view_nc(x, 1, 2 * c, e) ||
+           fk_nn_copy_channels(s->nn, x, 0, (int)c, y, (int)c, e) ||
+           fk_nn_copy_channels(s->nn, x, (int)c, (int)c, y, 0, e) ||
+           fk_tensor_view_nc(x, 2, c, e) || fk_tensor_view_nc(y, 2, c, e);
   if (rc) {
     fk_tensor_free(y);
     return NULL;
@@ -138,8 +131,10 @@ static int features(fwd *s, const fk_tensor *x0, const fk_tensor *x1, fk_err *e)
         !(s->feat[l] = mk(s, 2, fk_film_feat_ch(l), s->h[l], s->w[l], e)))
       return e->code;
     if (l == 0) {
-      if (view(s->img[0], 1, 6, e) || fk_nn_copy_channels(nn, x0, 0, 3, s->img[0], 0, e) ||
-          fk_nn_copy_channels(nn, x1, 0, 3, s->img[0], 3, e) || view(s->img[0], 2, 3, e))
+      if (fk_tensor_view_nc(s->img[0], 1, 6, e) ||
+          fk_nn_copy_channels(nn, x0, 0, 3, s->img[0], 0, e) ||
+          fk_nn_copy_channels(nn, x1, 0, 3, s->img[0], 3, e) ||
+          fk_tensor_view_nc(s->img[0], 2, 3, e))
         return e->code;
     } else if (fk_nn_resample_op(nn, FK_NN_AVGPOOL2X2, 0, s->img[l - 1], s->img[l], e)) {
       return e->code;
@@ -255,8 +250,8 @@ static int warped(fwd *s, int l, const fk_tensor *times, fk_tensor *p[3], fk_err
            !(p[FILM_PART_FEATURES] = mk(s, 2, c, s->h[l], s->w[l], e)) ||
            fk_nn_warp(nn, s->img[l], fl, p[FILM_PART_IMAGES], e) ||
            fk_nn_warp(nn, s->feat[l], fl, p[FILM_PART_FEATURES], e) ||
-           view(p[FILM_PART_IMAGES], 1, 6, e) || view(p[FILM_PART_FEATURES], 1, 2 * c, e) ||
-           view(fl, 1, 4, e);
+           fk_tensor_view_nc(p[FILM_PART_IMAGES], 1, 6, e) ||
+           fk_tensor_view_nc(p[FILM_PART_FEATURES], 1, 2 * c, e) || fk_tensor_view_nc(fl, 1, 4, e);
   free_all(&s->img[l], 1);
   free_all(&s->feat[l], 1);
   if (rc) free_all(p, 3);

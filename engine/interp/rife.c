@@ -51,14 +51,7 @@ typedef struct fwd {
 } fwd;
 
 static fk_tensor *mk(fwd *s, int64_t n, int64_t c, int64_t h, int64_t w, fk_err *e) {
-  fk_tensor *t;
-  int64_t shape[4] = {n, c, h, w};
-  return fk_tensor_new(s->nn, s->r->dt, 4, shape, &t, e) ? NULL : t;
-}
-
-static int view(fk_tensor *t, int64_t n, int64_t c, fk_err *e) {
-  int64_t shape[4] = {n, c, t->shape[2], t->shape[3]};
-  return fk_tensor_reshape(t, 4, shape, e);
+  return fk_tensor_nchw(s->nn, s->r->dt, n, c, h, w, e);
 }
 
 static fk_tensor *conv(fwd *s, const fk_rife_conv *c, const fk_tensor *x, const fk_nn_conv *how,
@@ -77,8 +70,10 @@ static fk_tensor *block_input(fwd *s, int b, fk_err *e) {
   int64_t cin = fk_rife_in_ch(b), sc = fk_rife_scale(b);
   fk_tensor *in = mk(s, 1, cin, s->h, s->w, e), *x = NULL;
   fk_tensor *frames = b ? s->warp : s->imgs;
-  int rc = !in || view(frames, 1, 6, e) || fk_nn_copy_channels(s->nn, frames, 0, 6, in, 0, e) ||
-           view(frames, 2, 3, e) || fk_nn_copy_channels(s->nn, s->time, 0, 1, in, 6, e);
+  int rc = !in || fk_tensor_view_nc(frames, 1, 6, e) ||
+           fk_nn_copy_channels(s->nn, frames, 0, 6, in, 0, e) ||
+           fk_tensor_view_nc(frames, 2, 3, e) ||
+           fk_nn_copy_channels(s->nn, s->time, 0, 1, in, 6, e);
   if (!rc && b) /* the mask logit so far, then the flow so far */
     rc = fk_nn_copy_channels(s->nn, s->st, 4, 1, in, 7, e) ||
          fk_nn_copy_channels(s->nn, s->st, 0, 4, in, 8, e);
@@ -149,9 +144,10 @@ static int step(fwd *s, int b, fk_err *e) {
     fk_tensor_free(d);
   }
   if (!rc)
-    rc = view(s->flow, 1, 4, e) || fk_nn_copy_channels(s->nn, s->st, 0, 4, s->flow, 0, e) ||
-                 view(s->flow, 2, 2, e) || fk_nn_warp(s->nn, s->imgs, s->flow, s->warp, e) ||
-                 fk_nn_sync(s->nn, e)
+    rc = fk_tensor_view_nc(s->flow, 1, 4, e) ||
+                 fk_nn_copy_channels(s->nn, s->st, 0, 4, s->flow, 0, e) ||
+                 fk_tensor_view_nc(s->flow, 2, 2, e) ||
+                 fk_nn_warp(s->nn, s->imgs, s->flow, s->warp, e) || fk_nn_sync(s->nn, e)
              ? e->code
              : FK_OK;
   return rc;
@@ -163,9 +159,10 @@ static fk_tensor *blend(fwd *s, fk_err *e) {
   int rc = !m || fk_nn_copy_channels(s->nn, s->st, 4, 1, m, 0, e) ||
            fk_nn_unary_op(s->nn, FK_NN_SIGMOID, m, m, 0.0f, 0.0f, e) ||
            !(a = mk(s, 1, 3, s->h, s->w, e)) || !(b = mk(s, 1, 3, s->h, s->w, e)) ||
-           view(s->warp, 1, 6, e) || fk_nn_copy_channels(s->nn, s->warp, 0, 3, a, 0, e) ||
-           fk_nn_copy_channels(s->nn, s->warp, 3, 3, b, 0, e) || view(s->warp, 2, 3, e) ||
-           fk_nn_binary_op(s->nn, FK_NN_MUL, a, m, a, e) ||
+           fk_tensor_view_nc(s->warp, 1, 6, e) ||
+           fk_nn_copy_channels(s->nn, s->warp, 0, 3, a, 0, e) ||
+           fk_nn_copy_channels(s->nn, s->warp, 3, 3, b, 0, e) ||
+           fk_tensor_view_nc(s->warp, 2, 3, e) || fk_nn_binary_op(s->nn, FK_NN_MUL, a, m, a, e) ||
            fk_nn_unary_op(s->nn, FK_NN_SCALE_BIAS, m, m, -1.0f, 1.0f, e) ||
            fk_nn_binary_op(s->nn, FK_NN_MUL, b, m, b, e) ||
            fk_nn_binary_op(s->nn, FK_NN_ADD, a, b, a, e) || fk_nn_sync(s->nn, e);
@@ -207,11 +204,11 @@ int fk_rife_forward(fk_rife *r, const fk_tensor *x0, const fk_tensor *x1, float 
   if (!plane) return fk_err_oom(e, "the RIFE timestep plane", hw * sizeof *plane);
   for (size_t i = 0; i < hw; i++) plane[i] = t;
   fk_tensor *y = NULL;
-  int rc = !(s.imgs = mk(&s, 1, 6, s.h, s.w, e)) ||
-           fk_nn_copy_channels(s.nn, x0, 0, 3, s.imgs, 0, e) ||
-           fk_nn_copy_channels(s.nn, x1, 0, 3, s.imgs, 3, e) || view(s.imgs, 2, 3, e) ||
-           !(s.time = mk(&s, 1, 1, s.h, s.w, e)) || fk_tensor_write(s.time, plane, e) ||
-           !(s.flow = mk(&s, 2, 2, s.h, s.w, e)) || !(s.warp = mk(&s, 2, 3, s.h, s.w, e));
+  int rc =
+      !(s.imgs = mk(&s, 1, 6, s.h, s.w, e)) || fk_nn_copy_channels(s.nn, x0, 0, 3, s.imgs, 0, e) ||
+      fk_nn_copy_channels(s.nn, x1, 0, 3, s.imgs, 3, e) || fk_tensor_view_nc(s.imgs, 2, 3, e) ||
+      !(s.time = mk(&s, 1, 1, s.h, s.w, e)) || fk_tensor_write(s.time, plane, e) ||
+      !(s.flow = mk(&s, 2, 2, s.h, s.w, e)) || !(s.warp = mk(&s, 2, 3, s.h, s.w, e));
   free(plane);
   for (int b = 0; !rc && b < FK_RIFE_BLOCKS; b++) rc = step(&s, b, e);
   if (!rc && !(y = blend(&s, e))) rc = 1;

@@ -246,6 +246,18 @@ int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e) {
   return FK_OK;
 }
 
+fk_tensor *fk_tensor_nchw(fk_nn *nn, fk_nn_dtype dt, int64_t n, int64_t c, int64_t h, int64_t w,
+                          fk_err *e) {
+  fk_tensor *t;
+  const int64_t shape[4] = {n, c, h, w};
+  return fk_tensor_new(nn, dt, 4, shape, &t, e) ? NULL : t;
+}
+
+int fk_tensor_view_nc(fk_tensor *t, int64_t n, int64_t c, fk_err *e) {
+  const int64_t shape[4] = {n, c, t->shape[2], t->shape[3]};
+  return fk_tensor_reshape(t, 4, shape, e);
+}
+
 /* CPU: the tensor's float32 elements, widening an fp16 copy back for
  * good (a weight used where no kernel reads fp16: a bias, a norm's gamma).
  * Storage changes; the values do not, so the tensor stays logically const. */

@@ -77,6 +77,11 @@ void fk_tensor_free(fk_tensor *t);
 /* Gives t another shape with the same number of elements (a view of the
  * same memory in row-major order: [B, L, H*D] <-> [B, L, H, D]). */
 int fk_tensor_reshape(fk_tensor *t, int ndim, const int64_t *shape, fk_err *e);
+/* A new [n, c, h, w] tensor, or NULL with e saying why. */
+fk_tensor *fk_tensor_nchw(fk_nn *nn, fk_nn_dtype dt, int64_t n, int64_t c, int64_t h, int64_t w,
+                          fk_err *e);
+/* A 4-D tensor's first two dimensions regrouped as n x c, h and w kept. */
+int fk_tensor_view_nc(fk_tensor *t, int64_t n, int64_t c, fk_err *e);
 /* Host float32 in and out (converted to and from the tensor's dtype). */
 int fk_tensor_write(fk_tensor *t, const float *src, fk_err *e);
 int fk_tensor_read(fk_tensor *t, float *dst, fk_err *e);

@@ -49,6 +49,12 @@ static inline double test_nmse(const float *got, const float *ref, size_t n) {
   return den > 0 ? num / den : num;
 }
 
+/* Relative L2 error of got against ref (the goldens' measure); infinite
+ * if got has a NaN or Inf. */
+static inline double test_rel_err(const float *got, const float *ref, size_t n) {
+  return sqrt(test_nmse(got, ref, n));
+}
+
 /* Reads both tensors and checks their NMSE. */
 static inline void test_compare(const char *what, fk_tensor *ref, fk_tensor *got, double limit) {
   fk_err e = {0};

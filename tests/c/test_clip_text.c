@@ -9,16 +9,6 @@
 #include "models/clip_text.h"
 #include "nn_test_util.h"
 
-static double rel_err(const float *got, const float *ref, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(got[i])) return INFINITY;
-    num += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
-    den += (double)ref[i] * ref[i];
-  }
-  return sqrt(num / den);
-}
-
 static float *golden(fk_st_file *f, const char *name, size_t *n) {
   const fk_st_tensor *t = fk_st_find(f, name);
   float *v = NULL;
@@ -71,7 +61,7 @@ static void run(fk_nn *nn, const fk_sd_model *m, fk_st_file *g, int f16, const c
     if (out) {
       CHECK(out->shape[0] == 1 && out->shape[1] == 77 && out->shape[2] == 64, "shape");
       fk_tensor_read(out, got, &e);
-      double r = rel_err(got, ref, nref);
+      double r = test_rel_err(got, ref, nref);
       CHECK(r < limit, "%s prompt %d: relative error %.3g (limit %.0e)", what, p, r, limit);
       fk_tensor_free(out);
     }
@@ -86,7 +76,7 @@ static void run(fk_nn *nn, const fk_sd_model *m, fk_st_file *g, int f16, const c
     CHECK(fk_clip_text_encode(c, ids, 1, 1, &out, &e) == 0, "%s: encode skip: %s", what, e.msg);
     if (out) {
       fk_tensor_read(out, got, &e);
-      double r = rel_err(got, skip, nref);
+      double r = test_rel_err(got, skip, nref);
       CHECK(r < limit, "%s prompt %d clip_skip 1: relative error %.3g", what, p, r);
       fk_tensor_free(out);
     }
@@ -105,7 +95,7 @@ static void run(fk_nn *nn, const fk_sd_model *m, fk_st_file *g, int f16, const c
     float *a = malloc(2 * 77 * 64 * 4), *b1 = malloc(77 * 64 * 4);
     fk_tensor_read(both, a, &e);
     fk_tensor_read(one, b1, &e);
-    CHECK(rel_err(a + 77 * 64, b1, 77 * 64) < 1e-6, "%s: batch entries independent", what);
+    CHECK(test_rel_err(a + 77 * 64, b1, 77 * 64) < 1e-6, "%s: batch entries independent", what);
     free(a);
     free(b1);
     fk_tensor_free(both);

@@ -31,16 +31,6 @@ static float *golden(fk_st_file *g, const char *name, const fk_st_tensor **t) {
   return v;
 }
 
-static double rel_err(const float *got, const float *ref, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(got[i])) return INFINITY;
-    num += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
-    den += (double)ref[i] * ref[i];
-  }
-  return sqrt(num / den);
-}
-
 /* Entry b of a debug tensor [2, 2, h, w] against the golden [1, 2, h, w]. */
 static double debug_err(fk_tensor *t, int b, fk_st_file *g, const char *name) {
   const fk_st_tensor *gt;
@@ -48,7 +38,7 @@ static double debug_err(fk_tensor *t, int b, fk_st_file *g, const char *name) {
   fk_err e = {0};
   double r = INFINITY;
   if (ref && all && gt->numel * 2 == t->numel && !fk_tensor_read(t, all, &e))
-    r = rel_err(all + (size_t)b * gt->numel, ref, gt->numel);
+    r = test_rel_err(all + (size_t)b * gt->numel, ref, gt->numel);
   free(ref);
   free(all);
   return r;
@@ -84,7 +74,7 @@ static void parity(fk_film *f, const char *file, const char *what) {
   if (y) {
     float *got = malloc(timg->numel * sizeof *got);
     CHECK(!fk_tensor_read(y, got, &e), "read: %s", e.msg);
-    double r = rel_err(got, ref, timg->numel);
+    double r = test_rel_err(got, ref, timg->numel);
     printf("%s %s: image relative error %.3g (%.0f ms)\n", what, file, r, ms);
     CHECK(r < limit, "%s %s: image relative error %.3g (limit %.0e)", what, file, r, limit);
     free(got);

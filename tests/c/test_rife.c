@@ -18,16 +18,6 @@
 
 enum { H = 64, W = 96 };
 
-static double rel_err(const float *got, const float *ref, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(got[i])) return INFINITY;
-    num += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
-    den += (double)ref[i] * ref[i];
-  }
-  return sqrt(num / den);
-}
-
 /* Smooth frames, the second shifted: something for the flows to find. */
 static void frames(float *a, float *b, int h, int w) {
   for (int c = 0; c < 3; c++)
@@ -67,17 +57,17 @@ static void backends(const fk_interp_net *cpu, const fk_interp_net *gpu, const f
     float t = times[i];
     CHECK(fk_interp_between(cpu, a, b, H, W, t, 0, i ? c : mid, &e) == 0, "cpu: %s", e.msg);
     CHECK(fk_interp_between(gpu, a, b, H, W, t, 0, g, &e) == 0, "vulkan: %s", e.msg);
-    double r = rel_err(g, i ? c : mid, 3 * H * W);
+    double r = test_rel_err(g, i ? c : mid, 3 * H * W);
     printf("vulkan fp32 vs cpu, t = %.1f: relative error %.3g\n", (double)t, r);
     CHECK(r < 1e-4, "vulkan fp32 vs cpu at t = %.1f: %.3g", (double)t, r);
     CHECK(fk_interp_between(g16, a, b, H, W, t, 0, g, &e) == 0, "vulkan f16: %s", e.msg);
-    r = rel_err(g, i ? c : mid, 3 * H * W);
+    r = test_rel_err(g, i ? c : mid, 3 * H * W);
     printf("vulkan %s vs cpu, t = %.1f: relative error %.3g\n",
            fk_interp_dtype(g16) == FK_NN_F16 ? "fp16" : "(no fp16)", (double)t, r);
     CHECK(r < 2e-2, "vulkan fp16 vs cpu at t = %.1f: %.3g", (double)t, r);
   }
   /* the output moved away from both inputs: the flows did something */
-  double d0 = rel_err(a, mid, 3 * H * W), d1 = rel_err(b, mid, 3 * H * W);
+  double d0 = test_rel_err(a, mid, 3 * H * W), d1 = test_rel_err(b, mid, 3 * H * W);
   CHECK(d0 > 1e-2 && d1 > 1e-2, "midpoint too close to an input (%.3g, %.3g)", d0, d1);
 }
 

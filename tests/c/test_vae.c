@@ -14,16 +14,6 @@
 #include "models/vae.h"
 #include "nn_test_util.h"
 
-static double rel_err(const float *got, const float *ref, size_t n) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (!isfinite(got[i])) return INFINITY;
-    num += ((double)got[i] - ref[i]) * ((double)got[i] - ref[i]);
-    den += (double)ref[i] * ref[i];
-  }
-  return sqrt(num / den);
-}
-
 static float *golden(fk_st_file *f, const char *name, size_t *n) {
   const fk_st_tensor *t = fk_st_find(f, name);
   float *v = NULL;
@@ -59,7 +49,7 @@ static void compare(fk_st_file *g, const char *name, fk_tensor *t, double limit,
   CHECK(t->numel == n, "%s %s: %zu values, golden has %zu", what, name, t->numel, n);
   float *got = download(t);
   if (t->numel == n) {
-    double r = rel_err(got, ref, n);
+    double r = test_rel_err(got, ref, n);
     CHECK(r < limit, "%s %s: relative error %.3g (limit %.0e)", what, name, r, limit);
     printf("%-16s %-16s relative error %.3g\n", what, name, r);
   }
@@ -177,7 +167,7 @@ static void tiled(fk_nn *nn, const fk_sd_model *m, const char *what) {
         "%s: a tiny cap is refused: %s", what, e.msg);
   if (full && part && mf && mp) {
     float *a = download(full), *b = download(part), *ma = download(mf), *mb = download(mp);
-    double r = rel_err(b, a, full->numel), rm = rel_err(mb, ma, mf->numel);
+    double r = test_rel_err(b, a, full->numel), rm = test_rel_err(mb, ma, mf->numel);
     double sx = seam_ratio(b, a, 3, H, W, 1), sy = seam_ratio(b, a, 3, H, W, 0);
     printf("%s tiled decode (2x2 tiles): relative error %.3g; seam ratio "
            "%.2f columns, %.2f rows\n",
