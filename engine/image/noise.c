@@ -90,11 +90,11 @@ typedef struct {
   const size_t *row_end; /* row_end[y]: end of row y's points in pts */
 } scene;
 
-/* A range of rows [y0, y1) being drawn; row y lives at px + (y - py0) w 3. */
+/* A range of rows [y0, y1) of the image at px being drawn. */
 typedef struct {
   const scene *sc;
   float *px;
-  int py0, y0, y1;
+  int y0, y1;
   int filled; /* rows from y0 holding the background so far */
 } rows;
 
@@ -105,7 +105,7 @@ static void fill_to(rows *j, int y) {
   /* plain stores: memcpy of a few KB is `rep movsb`, which on some CPUs
    * writes around the cache, and the discs would then miss on every row */
   for (; j->filled < y; j->filled++) {
-    float *q = j->px + (size_t)(j->filled - j->py0) * row;
+    float *q = j->px + (size_t)j->filled * row;
     size_t i = 0;
 #ifdef __SSE__
     const __m128 p0 = _mm_loadu_ps(bg), p1 = _mm_loadu_ps(bg + 4), p2 = _mm_loadu_ps(bg + 8);
@@ -139,8 +139,7 @@ static void draw(rows *j) {
           x0 = x0 < 0 ? 0 : x0;
           x1 = x1 >= w ? w - 1 : x1;
         }
-        run_max(j->px + ((size_t)(yy - j->py0) * (size_t)w + (size_t)x0) * 3, pat,
-                3 * (x1 - x0 + 1));
+        run_max(j->px + ((size_t)yy * (size_t)w + (size_t)x0) * 3, pat, 3 * (x1 - x0 + 1));
       }
     }
   }
