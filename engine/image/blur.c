@@ -24,7 +24,7 @@
 #include "image/image.h"
 
 #define FK_BLUR_THREADS 2
-#define BLOCK 64                          /* horizontal outputs per block: 8 vectors */
+#define BLOCK 96                          /* horizontal outputs per block: 12 vectors */
 #define VB 32                             /* vertical: 4 vectors per row, two rows */
 #define A64(n) (((n) + 15) & ~(size_t)15) /* floats, rounded up to 64 bytes */
 
@@ -69,8 +69,8 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
  * partial block is done as a whole block ending at n, over outputs already
  * made (the same values again): a scalar tail, one dependent multiply-add
  * per tap, cost as much as the rest of a row. */
-FK_CLONES static void hsum(const float *src, float *restrict out, size_t n, const float *restrict w,
-                           int ntaps) {
+FK_CLONES static void hsum_plain(const float *src, float *restrict out, size_t n,
+                                 const float *restrict w, int ntaps) {
   size_t i = 0;
   for (; i + BLOCK <= n || (i < n && n >= BLOCK && (i = n - BLOCK, 1)); i += BLOCK) {
     v8 a[BLOCK / 8];
@@ -89,48 +89,110 @@ FK_CLONES static void hsum(const float *src, float *restrict out, size_t n, cons
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+/* hsum_plain's sums in the same order, with fewer loads: it was bound by
+ * them (one per multiply-add, nearly half of them split across cache
+ * lines). Output vector v at float 8q + 24 reads at tap j - 8 what the one
+ * at 8q reads at tap j, so a block makes six vectors a[] and the six b[]
+ * 24 floats after them, and each loaded vector serves one of each. GCC
+ * would fold the load into both multiply-adds (two loads again); the empty
+ * asm keeps it in a register. */
+__attribute__((target("avx2,fma"))) static void
+hsum_shared(const float *src, float *restrict out, size_t n, const float *restrict w, int ntaps) {
+  const int a_end = ntaps < 8 ? ntaps : 8, b_only = ntaps > 8 ? ntaps : 8;
+  for (size_t i = 0; i < n; i = i + 2 * BLOCK <= n || i + BLOCK == n ? i + BLOCK : n - BLOCK) {
+    v8 a[6], b[6];
+    const float *at[6]; /* a[q] is at src + 8 (q % 3) + 48 (q / 3) */
+    for (int q = 0; q < 6; q++) {
+      a[q] = b[q] = SPLAT(0.0f);
+      at[q] = src + i + 8 * (q % 3) + 48 * (q / 3);
+    }
+    for (int j = 0; j < a_end; j++) {
+      const v8 wa = SPLAT(w[j]);
+      for (int q = 0; q < 6; q++) a[q] += wa * *(const v8 *)(at[q] + 3 * j);
+    }
+    for (int j = 8; j < ntaps; j++) {
+      const v8 wa = SPLAT(w[j]), wb = SPLAT(w[j - 8]);
+      for (int q = 0; q < 6; q++) {
+        v8 x = *(const v8 *)(at[q] + 3 * j);
+        __asm__("" : "+x"(x));
+        a[q] += wa * x;
+        b[q] += wb * x;
+      }
+    }
+    for (int j = b_only; j < ntaps + 8; j++) {
+      const v8 wb = SPLAT(w[j - 8]);
+      for (int q = 0; q < 6; q++) b[q] += wb * *(const v8 *)(at[q] + 3 * j);
+    }
+    for (int q = 0; q < 6; q++) {
+      float *o = out + i + 8 * (q % 3) + 48 * (q / 3);
+      *(v8 *)o = a[q];
+      *(v8 *)(o + 24) = b[q];
+    }
+  }
+}
+#endif
+
+static void hsum(const float *src, float *restrict out, size_t n, const float *restrict w,
+                 int ntaps) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (n >= BLOCK && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    hsum_shared(src, out, n, w, ntaps);
+    return;
+  }
+#endif
+  hsum_plain(src, out, n, w, ntaps);
+}
+
 /* The vertical pass, two rows: out0 = sum_j w[j] row[j] and, when out1 is
- * not NULL, out1 = sum_j w[j] row[j + 1]. */
+ * not NULL, out1 = sum_j w[j] row[j + 1]. The weights are symmetric, so
+ * each output is w[r] row[r] + sum_d w[r + d] (row[r - d] + row[r + d]):
+ * half the multiply-adds, the other half additions, which run beside them
+ * (the pass was bound by multiply-adds). Every path sums in that order, so
+ * a row's result does not depend on whether it was made in a pair. */
 FK_CLONES static void vsum(const float *const *row, float *restrict out0, float *restrict out1,
                            size_t n, const float *restrict w, int ntaps) {
+  const int r = ntaps / 2;
+  const v8 wr = SPLAT(w[r]);
   size_t i = 0;
   for (; out1 && (i + VB <= n || (i < n && n >= VB && (i = n - VB, 1))); i += VB) {
     v8 a[VB / 8], b[VB / 8];
     for (int k = 0; k < VB / 8; k++) {
-      a[k] = SPLAT(w[0]) * *(const v8 *)(row[0] + i + 8 * k);
-      b[k] = SPLAT(0.0f);
+      a[k] = wr * *(const v8 *)(row[r] + i + 8 * k);
+      b[k] = wr * *(const v8 *)(row[r + 1] + i + 8 * k);
     }
-    for (int j = 1; j < ntaps; j++) {
-      const v8 wa = SPLAT(w[j]), wb = SPLAT(w[j - 1]);
+    for (int d = 1; d <= r; d++) {
+      const v8 wd = SPLAT(w[r + d]);
+      const float *a0 = row[r - d] + i, *a1 = row[r + d] + i;
+      const float *b0 = row[r + 1 - d] + i, *b1 = row[r + 1 + d] + i;
       for (int k = 0; k < VB / 8; k++) {
-        const v8 v = *(const v8 *)(row[j] + i + 8 * k);
-        a[k] += wa * v;
-        b[k] += wb * v;
+        a[k] += wd * (*(const v8 *)(a0 + 8 * k) + *(const v8 *)(a1 + 8 * k));
+        b[k] += wd * (*(const v8 *)(b0 + 8 * k) + *(const v8 *)(b1 + 8 * k));
       }
     }
     for (int k = 0; k < VB / 8; k++) {
       *(v8 *)(out0 + i + 8 * k) = a[k];
-      *(v8 *)(out1 + i + 8 * k) =
-          b[k] + SPLAT(w[ntaps - 1]) * *(const v8 *)(row[ntaps] + i + 8 * k);
+      *(v8 *)(out1 + i + 8 * k) = b[k];
     }
   }
   for (; !out1 && (i + BLOCK <= n || (i < n && n >= BLOCK && (i = n - BLOCK, 1))); i += BLOCK) {
     v8 a[BLOCK / 8];
-    for (int k = 0; k < BLOCK / 8; k++) a[k] = SPLAT(0.0f);
-    for (int j = 0; j < ntaps; j++) {
-      const v8 wj = SPLAT(w[j]);
-      for (int k = 0; k < BLOCK / 8; k++) a[k] += wj * *(const v8 *)(row[j] + i + 8 * k);
+    for (int k = 0; k < BLOCK / 8; k++) a[k] = wr * *(const v8 *)(row[r] + i + 8 * k);
+    for (int d = 1; d <= r; d++) {
+      const v8 wd = SPLAT(w[r + d]);
+      for (int k = 0; k < BLOCK / 8; k++)
+        a[k] +=
+            wd * (*(const v8 *)(row[r - d] + i + 8 * k) + *(const v8 *)(row[r + d] + i + 8 * k));
     }
     for (int k = 0; k < BLOCK / 8; k++) *(v8 *)(out0 + i + 8 * k) = a[k];
   }
   for (; i < n; i++) {
-    float a = 0.0f, b = 0.0f;
-    for (int j = 0; j < ntaps; j++) {
-      a += w[j] * row[j][i];
-      if (out1) b += w[j] * row[j + 1][i];
+    for (int o = 0; o < (out1 ? 2 : 1); o++) {
+      const float *const *rw = row + o;
+      float acc = w[r] * rw[r][i];
+      for (int d = 1; d <= r; d++) acc += w[r + d] * (rw[r - d][i] + rw[r + d][i]);
+      (o ? out1 : out0)[i] = acc;
     }
-    out0[i] = a;
-    if (out1) out1[i] = b;
   }
 }
 
