@@ -96,6 +96,7 @@ int fk_cli_bench_audio(int argc, char **argv) {
   float *amps = fk_alloc((size_t)c.bins, sizeof *amps);
   fk_image img = {0};
   int scheme = FK_SCHEME_RAINBOW;
+  fk_noise_cache cache = {0}; /* positions hashed once, as funky.noise.field keeps them */
   double t_spec = 0, t_field = 0, t_blur = 0;
   int rc = amps ? FK_OK : fk_err_oom(&e, "amplitudes", (size_t)c.bins * sizeof *amps);
   fk_spectrum *sp = NULL;
@@ -121,7 +122,8 @@ int fk_cli_bench_audio(int argc, char **argv) {
                        .radius = c.radius,
                        .norm = FK_NORM_DB,
                        .db_min = c.floor_db,
-                       .db_max = 0};
+                       .db_max = 0,
+                       .cache = &cache};
     /* The last frame is done with, and the field is blurred in place: a
      * pipeline with no further use for either keeps one image in cache. */
     fk_image_free(&img);
@@ -145,6 +147,7 @@ int fk_cli_bench_audio(int argc, char **argv) {
     }
   }
   fk_image_free(&img);
+  fk_noise_cache_free(&cache);
   fk_spectrum_free(sp);
   free(mag);
   free(amps);

@@ -198,6 +198,38 @@ static void sort_points(const fk_noise_cfg *cfg, size_t first, size_t n, point *
   for (size_t i = 0; i < n; i++) sorted[row_end[ry[i]]++] = raw[i];
 }
 
+void fk_noise_cache_free(fk_noise_cache *c) {
+  free(c->sorted);
+  free(c->row_end);
+  memset(c, 0, sizeof *c);
+}
+
+/* 1: the points and rows are the cache's, to be sorted into it first
+ * (*fresh) if it held another field's; 0: the field is not cached; -1: out
+ * of memory. */
+static int from_cache(const fk_noise_cfg *cfg, size_t total, point **sorted, size_t **row_end,
+                      int *fresh, fk_err *e) {
+  fk_noise_cache *c = cfg->cache;
+  if (!c || total > CHUNK) return 0;
+  *fresh = !(c->valid && c->w == cfg->w && c->h == cfg->h && c->n == cfg->n &&
+             c->seed == cfg->seed && c->points_per_bin == cfg->points_per_bin);
+  if (*fresh) {
+    fk_noise_cache_free(c);
+    c->sorted = fk_alloc(total ? total : 1, sizeof(point));
+    c->row_end = fk_alloc((size_t)cfg->h + 1, sizeof *c->row_end);
+    if (!c->sorted || !c->row_end) {
+      fk_noise_cache_free(c);
+      fk_err_oom(e, "a noise field's points", total * sizeof(point));
+      return -1;
+    }
+    *c = (fk_noise_cache){cfg->w,    cfg->h,    cfg->points_per_bin, cfg->n,
+                          cfg->seed, c->sorted, c->row_end,          0};
+  }
+  *sorted = c->sorted;
+  *row_end = c->row_end;
+  return 1;
+}
+
 int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   if (fk_image_check_size(cfg->w, cfg->h, "noise field size", e)) return e->code;
   if (cfg->points_per_bin < 1 || cfg->points_per_bin > 1 << 20)
@@ -211,19 +243,32 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
   const size_t total = cfg->n * (size_t)cfg->points_per_bin;
   const size_t chunk = total < CHUNK ? (total ? total : 1) : CHUNK;
   const size_t n_bins = cfg->n ? cfg->n : 1;
+  point *sorted = NULL, *raw = NULL;
+  size_t *row_end = NULL;
+  uint32_t *ry = NULL; /* each raw point's row */
+  int fresh = 1, rc = FK_OK;
+  const int cached = from_cache(cfg, total, &sorted, &row_end, &fresh, e);
+  if (cached < 0) {
+    fk_image_free(img);
+    return e->code;
+  }
+  if (!cached) {
+    sorted = fk_alloc(chunk, sizeof *sorted);
+    row_end = fk_alloc((size_t)cfg->h + 1, sizeof *row_end);
+  }
+  if (fresh) {
+    raw = fk_alloc(chunk, sizeof *raw);
+    ry = fk_alloc(chunk, sizeof *ry);
+  }
   scene *sc = fk_alloc(1, sizeof *sc);
   float *light = fk_alloc(n_bins, sizeof *light), *pat = NULL;
-  point *raw = fk_alloc(chunk, sizeof *raw), *sorted = fk_alloc(chunk, sizeof *sorted);
-  uint32_t *ry = fk_alloc(chunk, sizeof *ry); /* each raw point's row */
-  size_t *row_end = fk_alloc((size_t)cfg->h + 1, sizeof *row_end);
-  int rc = FK_OK;
   if (sc) {
     *sc = (scene){
         .w = cfg->w, .h = cfg->h, .rr = (int)floor(cfg->radius), .pts = sorted, .row_end = row_end};
     sc->plen = 3 * (2 * (size_t)sc->rr + 1);
     sc->pat = pat = fk_alloc(n_bins * sc->plen, sizeof *pat); /* bin colour, diameter times */
   }
-  if (!sc || !light || !pat || !raw || !sorted || !ry || !row_end)
+  if (!sc || !light || !pat || !sorted || !row_end || (fresh && (!raw || !ry)))
     rc = fk_err_oom(e, "a noise field", 3 * chunk * sizeof *raw);
   const double r2 = cfg->radius * cfg->radius;
   for (int dy = rc ? 1 : -sc->rr; !rc && dy <= sc->rr; dy++) {
@@ -246,18 +291,21 @@ int fk_noise_field(const fk_noise_cfg *cfg, fk_image *img, fk_err *e) {
     size_t first = 0;
     do {
       const size_t n = total - first < chunk ? total - first : chunk;
-      sort_points(cfg, first, n, raw, ry, sorted, row_end);
+      if (fresh) sort_points(cfg, first, n, raw, ry, sorted, row_end);
       draw_all(sc, img->px, first == 0);
       first += n;
     } while (first < total);
+    if (cached) cfg->cache->valid = 1;
   }
   free(sc);
   free(light);
   free(pat);
   free(raw);
-  free(sorted);
   free(ry);
-  free(row_end);
+  if (!cached) {
+    free(sorted);
+    free(row_end);
+  }
   if (rc) fk_image_free(img);
   return rc;
 }

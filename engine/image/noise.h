@@ -14,6 +14,21 @@ typedef enum {
   FK_NORM_NONE,   /* values used as they are, clamped to [0, 1] */
 } fk_norm_mode;
 
+/* Points hashed and sorted by row for one set of position settings (size,
+ * bins, seed, points per bin): fields drawn again with the same ones, as
+ * every frame of a render is, reuse them instead of hashing again. Owned by
+ * the caller, zeroed before first use; only fields of up to 65536 points
+ * are kept. */
+typedef struct fk_noise_cache {
+  int w, h, points_per_bin;
+  size_t n;
+  uint64_t seed;
+  void *sorted;    /* the points, by row */
+  size_t *row_end; /* row_end[y]: end of row y's points */
+  int valid;
+} fk_noise_cache;
+void fk_noise_cache_free(fk_noise_cache *c);
+
 typedef struct fk_noise_cfg {
   int w, h;
   const float *amps; /* magnitudes, one per bin */
@@ -27,6 +42,7 @@ typedef struct fk_noise_cfg {
   double peak; /* for FK_NORM_GLOBAL */
   double db_min, db_max;
   float background[3];
+  fk_noise_cache *cache; /* NULL: points hashed and sorted on every call */
 } fk_noise_cfg;
 
 /* Draws into img (allocated by the call). Overlapping points keep the

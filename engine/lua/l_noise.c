@@ -56,6 +56,28 @@ fk_lua_floats *fk_lua_amps_field(lua_State *L, int t, int arg, const char *name)
   return f;
 }
 
+/* Each Lua state keeps the points of the last field it drew (a render
+ * draws every frame with the same positions). */
+static int cache_gc(lua_State *L) {
+  fk_noise_cache_free(lua_touserdata(L, 1));
+  return 0;
+}
+
+static fk_noise_cache *cache_of(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, "funky.noise.cache");
+  fk_noise_cache *c = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  if (c) return c;
+  c = lua_newuserdata(L, sizeof *c);
+  memset(c, 0, sizeof *c);
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, cache_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, LUA_REGISTRYINDEX, "funky.noise.cache");
+  return c;
+}
+
 static int draw_field(void *cfg, fk_image *img, fk_err *e) {
   return fk_noise_field(cfg, img, e);
 }
@@ -107,6 +129,7 @@ static int noise_field(lua_State *L) {
   cfg.radius = radius;
   fk_lua_norm_field(L, 1, 1, &cfg, amps->peak);
   fk_lua_rgb_field(L, 1, 1, "background", cfg.background);
+  cfg.cache = cache_of(L);
   return fk_lua_draw_coloured(L, 1, &cfg.colour, &cfg.colour_ctx, draw_field, &cfg);
 }
 
