@@ -18,14 +18,14 @@
 //     the tap (ci, ky, kx) advanced incrementally (no div/mod per element);
 //   1 3x3, stride 1, pad 1, "same" size, ow % 8 == 0, cin % 4 == 0: a lane's
 //     8 columns are one row segment, so per (ci, ky) the input row segment of
-//     10 values (2 vec4 + 2 scalars) serves all three kx taps;
+//     10 values (2 vec4 + 2 edge texels) serves all three kx taps;
 //   2 1x1, stride 1, no padding, (oh*ow) % 8 == 0, cin % 4 == 0: a plain
 //     GEMM, B read as 2 vec4 per ci;
 //   3 3x3, stride 1, pad 1, "same" size, ow == 4, oh even (the 4x4
 //     latents): a lane's 8 columns are two output rows, each input row is one
 //     vec4, so 4 vec4 per ci serve all 9 taps.
-// Modes 1-3 read W for 4 input channels at once as vec4 and broadcast
-// single weights. Built with FK_TEX (conv2d_lvp_tex, for modes 1-3 and
+// Modes 1-3 read W as vec4 (mode 2 for 4 input channels at once, modes 1
+// and 3 one channel's 9 weights as 3) and broadcast single weights. Built with FK_TEX (conv2d_lvp_tex, for modes 1-3 and
 // AVEC), X and W are also bound as RGBA32F / RGBA16F uniform texel buffers
 // (bindings 8 and 9) and every vec4 load is a texelFetch, which lavapipe
 // runs on its SIMD path instead of the per-lane loop of a buffer load.
@@ -37,13 +37,12 @@
 // why), and each takes a chain of products at once: in modes 1 and 3 the
 // three kx taps of one kernel row, in modes 0 and 2 a dot over 4 k. Against
 // the earlier vec4 array updated once per tap this ran 1.35x faster in all
-// three SD shapes of bench kernels (AVX2, same run), at a price: LLVM takes
-// seconds, not a fraction of one, to compile a mode 1-3 pipeline (about
-// 5.6 s for mode 1, 6.6 s mode 3, 1.3 s mode 2 on 2 cores), once per
-// machine thanks to the pipeline cache. Mode 0 (rare in the models) still
-// gathers B into a vec4 array: as vec4 variables, across its tap-advance
-// branches, its pipelines took so long to compile that test_nn_conv ran
-// 130 s instead of 47.
+// three SD shapes of bench kernels (AVX2, same run). Modes 1 and 3 loop over
+// single input channels, reading a channel's 9 weights as 3 texels shifted
+// by ci % 4: with 4 channels unrolled (the earlier form) LLVM took about
+// 5 s to compile one pipeline, now about 1 s, at the same speed. Mode 0
+// (rare in the models) still gathers B into a vec4 array: as vec4
+// variables, across its tap-advance branches, it compiled about 3x slower.
 layout(local_size_x = 8) in;
 layout(constant_id = 3) const uint KH = 3;
 layout(constant_id = 4) const uint KW = 3;
@@ -100,17 +99,20 @@ layout(push_constant) uniform P {
   }
 // three taps t .. t+2 (one kernel row, modes 1 and 3): s0..s2 the row's
 // weights, COLS3 (per mode) the inputs each column multiplies them with
-// weight t (a constant) of the 36 in the 9 vec4 A_0 .. A_8
-#define WT(A, t)                                                              \
-  ((t) < 4    ? A##_0[(t) % 4]                                                \
-   : (t) < 8  ? A##_1[(t) % 4]                                                \
-   : (t) < 12 ? A##_2[(t) % 4]                                                \
-   : (t) < 16 ? A##_3[(t) % 4]                                                \
-   : (t) < 20 ? A##_4[(t) % 4]                                                \
-   : (t) < 24 ? A##_5[(t) % 4]                                                \
-   : (t) < 28 ? A##_6[(t) % 4]                                                \
-   : (t) < 32 ? A##_7[(t) % 4]                                                \
-              : A##_8[(t) % 4])
+// weight t (a constant, ky * 3 + kx) of the 9 of one input channel:
+// A_0.xyzw, A_1.xyzw, A_2
+#define WT(A, t) ((t) < 4 ? A##_0[(t) % 4] : (t) < 8 ? A##_1[(t) % 4] : A##_2)
+// one input channel's 9 weights of a row, from texel base on, shifted by s
+// (the channel's offset into its texel, ci % 4: K is a multiple of 4)
+#define LDW9(A, base)                                                         \
+  vec4 A##_0, A##_1;                                                          \
+  float A##_2;                                                                \
+  {                                                                           \
+    vec4 t0 = LDW4(base), t1 = LDW4(base + 1), t2 = LDW4(base + 2);           \
+    A##_0 = s == 0 ? t0 : s == 1 ? vec4(t0.yzw, t1.x) : s == 2 ? vec4(t0.zw, t1.xy) : vec4(t0.w, t1.xyz); \
+    A##_1 = s == 0 ? t1 : s == 1 ? vec4(t1.yzw, t2.x) : s == 2 ? vec4(t1.zw, t2.xy) : vec4(t1.w, t2.xyz); \
+    A##_2 = s == 0 ? t2.x : s == 1 ? t2.y : s == 2 ? t2.z : t2.w;            \
+  }
 #define T3(r, j, x, y, z) c##r##_##j += s0 * x + s1 * y + s2 * z;
 #define TAP3(r, l, A)                                                         \
   {                                                                           \
@@ -199,39 +201,37 @@ void main() {
     uint oy = pix / p.ow, ox0 = pix % p.ow;
     bool hasl = ox0 > 0, hasr = ox0 + 8 < p.w;
     uint xb = img * p.cin * hw + ox0;
-    for (uint c4 = 0; c4 < p.cin; c4 += 4) {
-      // W[co][c4 .. c4+3][3][3]: 36 weights = 9 vec4 per row
-      uint wb0 = (co0 * K + c4 * 9) / 4, wb1 = (co1 * K + c4 * 9) / 4;
-#define LDA(v) vec4 A0_##v = LDW4(wb0 + v), A1_##v = LDW4(wb1 + v);
-      LDA(0) LDA(1) LDA(2) LDA(3) LDA(4) LDA(5) LDA(6) LDA(7) LDA(8)
-#undef LDA
-      [[unroll]] for (uint cl = 0; cl < 4; cl++) {
-        [[unroll]] for (uint ky = 0; ky < 3; ky++) {
-          int iy = int(oy + ky) - 1;
-          bool rok = iy >= 0 && iy < int(p.h);
-          uint rb = xb + (c4 + cl) * hw + uint(clamp(iy, 0, int(p.h) - 1)) * p.w;
-          // the input row from ox0-1 to ox0+8: x0 .. x9
-          vec4 m0v = LDX4(rb / 4), m1v = LDX4(rb / 4 + 1);
+    // one input channel per iteration: a loop body of 3 kernel rows (LLVM
+    // compiles 4 channels unrolled several times slower, for no speed)
+    for (uint ci = 0; ci < p.cin; ci++) {
+      uint s = ci % 4;
+      LDW9(A0, (co0 * K + ci * 9) / 4)
+      LDW9(A1, (co1 * K + ci * 9) / 4)
+      [[unroll]] for (uint ky = 0; ky < 3; ky++) {
+        int iy = int(oy + ky) - 1;
+        bool rok = iy >= 0 && iy < int(p.h);
+        uint rb = xb + ci * hw + uint(clamp(iy, 0, int(p.h) - 1)) * p.w;
+        // the input row from ox0-1 to ox0+8: x0 .. x9
+        vec4 m0v = LDX4(rb / 4), m1v = LDX4(rb / 4 + 1);
 #ifdef FK_TEX
-          // rb is a multiple of 4 (ow % 8 == 0): the edge values are the
-          // last of the texel before and the first of the one after
-          float l = LDX4(hasl ? rb / 4 - 1 : rb / 4).w, r = LDX4(hasr ? rb / 4 + 2 : rb / 4).x;
+        // rb is a multiple of 4 (ow % 8 == 0): the edge values are the
+        // last of the texel before and the first of the one after
+        float l = LDX4(hasl ? rb / 4 - 1 : rb / 4).w, r = LDX4(hasr ? rb / 4 + 2 : rb / 4).x;
 #else
-          float l = LD(x[hasl ? rb - 1 : rb]), r = LD(x[hasr ? rb + 8 : rb]);
+        float l = LD(x[hasl ? rb - 1 : rb]), r = LD(x[hasr ? rb + 8 : rb]);
 #endif
-          m0v = rok ? m0v : vec4(0.0);
-          m1v = rok ? m1v : vec4(0.0);
-          float x0 = rok && hasl ? l : 0.0, x9 = rok && hasr ? r : 0.0;
-          float x1 = m0v.x, x2 = m0v.y, x3 = m0v.z, x4 = m0v.w;
-          float x5 = m1v.x, x6 = m1v.y, x7 = m1v.z, x8 = m1v.w;
-          uint t = cl * 9 + ky * 3;
+        m0v = rok ? m0v : vec4(0.0);
+        m1v = rok ? m1v : vec4(0.0);
+        float x0 = rok && hasl ? l : 0.0, x9 = rok && hasr ? r : 0.0;
+        float x1 = m0v.x, x2 = m0v.y, x3 = m0v.z, x4 = m0v.w;
+        float x5 = m1v.x, x6 = m1v.y, x7 = m1v.z, x8 = m1v.w;
+        uint t = ky * 3;
 #define COLS3(r)                                                              \
   T3(r, 0, x0, x1, x2) T3(r, 1, x1, x2, x3) T3(r, 2, x2, x3, x4)              \
   T3(r, 3, x3, x4, x5) T3(r, 4, x4, x5, x6) T3(r, 5, x5, x6, x7)              \
   T3(r, 6, x6, x7, x8) T3(r, 7, x7, x8, x9)
-          ROWS16(TAP3)
+        ROWS16(TAP3)
 #undef COLS3
-        }
       }
     }
   } else if (MODE == 3) {
@@ -239,35 +239,32 @@ void main() {
     // j%4); input rows oy0-1 .. oy0+2, one vec4 each, zero outside.
     uint col0 = min(n0, ncols - 8), img = col0 / npix, oy0 = (col0 % npix) / 4;
     uint xb = (img * p.cin * hw) / 4;
-    for (uint c4 = 0; c4 < p.cin; c4 += 4) {
-      uint wb0 = (co0 * K + c4 * 9) / 4, wb1 = (co1 * K + c4 * 9) / 4;
-#define LDA(v) vec4 A0_##v = LDW4(wb0 + v), A1_##v = LDW4(wb1 + v);
-      LDA(0) LDA(1) LDA(2) LDA(3) LDA(4) LDA(5) LDA(6) LDA(7) LDA(8)
-#undef LDA
-      [[unroll]] for (uint cl = 0; cl < 4; cl++) {
-        // input rows oy0-1 .. oy0+2 of channel c4+cl, zero outside
-        vec4 i0, i1, i2, i3;
+    for (uint ci = 0; ci < p.cin; ci++) {
+      uint s = ci % 4;
+      LDW9(A0, (co0 * K + ci * 9) / 4)
+      LDW9(A1, (co1 * K + ci * 9) / 4)
+      // input rows oy0-1 .. oy0+2 of channel ci, zero outside
+      vec4 i0, i1, i2, i3;
 #define IROW(i, v)                                                            \
   {                                                                           \
     int iy = int(oy0 + i) - 1;                                                \
-    v = LDX4(xb + (c4 + cl) * (hw / 4) + uint(clamp(iy, 0, int(p.h) - 1)));   \
+    v = LDX4(xb + ci * (hw / 4) + uint(clamp(iy, 0, int(p.h) - 1)));          \
     v = iy >= 0 && iy < int(p.h) ? v : vec4(0.0);                            \
   }
-        IROW(0, i0) IROW(1, i1) IROW(2, i2) IROW(3, i3)
+      IROW(0, i0) IROW(1, i1) IROW(2, i2) IROW(3, i3)
 #undef IROW
-        [[unroll]] for (uint ky = 0; ky < 3; ky++) {
-          // zero-padded rows ky (output row oy0) and ky+1 (oy0+1): u, v
-          vec4 ur = ky == 0 ? i0 : ky == 1 ? i1 : i2, vr = ky == 0 ? i1 : ky == 1 ? i2 : i3;
-          float u1 = ur.x, u2 = ur.y, u3 = ur.z, u4 = ur.w;
-          float v1 = vr.x, v2 = vr.y, v3 = vr.z, v4 = vr.w;
-          uint t = cl * 9 + ky * 3;
+      [[unroll]] for (uint ky = 0; ky < 3; ky++) {
+        // zero-padded rows ky (output row oy0) and ky+1 (oy0+1): u, v
+        vec4 ur = ky == 0 ? i0 : ky == 1 ? i1 : i2, vr = ky == 0 ? i1 : ky == 1 ? i2 : i3;
+        float u1 = ur.x, u2 = ur.y, u3 = ur.z, u4 = ur.w;
+        float v1 = vr.x, v2 = vr.y, v3 = vr.z, v4 = vr.w;
+        uint t = ky * 3;
 #define COLS3(r)                                                              \
   T3(r, 0, 0.0, u1, u2) T3(r, 1, u1, u2, u3) T3(r, 2, u2, u3, u4)             \
   T3(r, 3, u3, u4, 0.0) T3(r, 4, 0.0, v1, v2) T3(r, 5, v1, v2, v3)            \
   T3(r, 6, v2, v3, v4) T3(r, 7, v3, v4, 0.0)
-          ROWS16(TAP3)
+        ROWS16(TAP3)
 #undef COLS3
-        }
       }
     }
   }
