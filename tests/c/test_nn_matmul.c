@@ -79,11 +79,17 @@ int main(void) {
   if (test_backends(&cpu, &gpu)) return CHECK_DONE();
   /* both kernels: lavapipe's broadcast variant (reading its operands
    * through texel buffers, and through storage buffers as where they do
-   * not fit) and the tiled one GPUs use */
-  static const char *const variants[] = {"tiled", "lvp", "lvp"};
-  for (int v = 0; v < 3; v++) {
-    setenv("FUNKY_VK_MATMUL", variants[v], 1);
-    setenv("FUNKY_VK_TEXEL", v == 2 ? "0" : "1", 1);
+   * not fit) in each register block it can be given, and the tiled one
+   * GPUs use */
+  static const struct {
+    const char *kind, *texel, *block;
+  } variants[] = {{"tiled", "1", "16x8"}, {"lvp", "1", "16x8"},  {"lvp", "1", "8x16"},
+                  {"lvp", "1", "8x8"},    {"lvp", "1", "16x16"}, {"lvp", "0", "16x8"},
+                  {"lvp", "0", "8x16"}};
+  for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
+    setenv("FUNKY_VK_MATMUL", variants[v].kind, 1);
+    setenv("FUNKY_VK_TEXEL", variants[v].texel, 1);
+    setenv("FUNKY_LVP_BLOCK", variants[v].block, 1);
     one(cpu, gpu, 1, 7, 5, 3, 0, 0, 0);
     one(cpu, gpu, 1, 1, 1, 1, 0, 0, 1);
     one(cpu, gpu, 2, 33, 17, 65, 0, 1, 1);
@@ -94,9 +100,13 @@ int main(void) {
     /* N % 4 == 0 but not a whole 8-column lane: vec4 and scalar stores */
     one(cpu, gpu, 2, 9, 16, 12, 0, 1, 1);
     one(cpu, gpu, 3, 20, 8, 36, 1, 0, 1);
+    /* wider than one 128-column tile, vec4 loads, a partial last lane */
+    one(cpu, gpu, 2, 19, 32, 136, 0, 1, 1);
+    one(cpu, gpu, 1, 21, 12, 132, 0, 0, 1);
   }
   unsetenv("FUNKY_VK_MATMUL");
   unsetenv("FUNKY_VK_TEXEL");
+  unsetenv("FUNKY_LVP_BLOCK");
   /* The benchmark's naive baseline computes the same product. */
   if (fk_nn_kind_of(gpu) == FK_NN_VULKAN) { /* a Vulkan-only baseline */
     int64_t sa[2] = {37, 19}, sb[2] = {19, 45}, sc[2] = {37, 45};
