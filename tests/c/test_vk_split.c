@@ -1,39 +1,44 @@
 /* Tensors larger than one binding may cover (maxStorageBufferRange):
- * the Vulkan ops bind sub-ranges and split their dispatches. A second
- * device opened with FUNKY_VK_MAX_RANGE lowered runs the splitting paths
- * at small sizes; every op must give what the unsplit device gives:
+ * the Vulkan ops bind sub-ranges and split their dispatches. With the
+ * range lowered (FUNKY_VK_MAX_RANGE, or set on the open device) the
+ * splitting paths run at small sizes; every op must give what it gives
+ * with the device's range:
  * conv2d (input-channel groups summed in the output, odd channel counts,
  * odd sizes, stride 2, fp32 and fp16 storage, texel and storage-buffer
  * reads, lavapipe's and the tiled kernel), the per-plane ops FILM runs
  * (unary, binary with and without broadcast, channel copies, avg pool,
  * bilinear, nearest, warp) and a whole FILM forward on the random
  * weights of ../shared/golden/film. Ops that do not split fail with a
- * message. Outputs are poisoned with NaN before each run. */
+ * message. Outputs are poisoned with NaN before each run. Four FILM
+ * passes and many conv pipelines (seconds each on lavapipe): labelled
+ * "heavy" (the main build only). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "interp/film.h"
 #include "nn/nn_internal.h"
 #include "nn_test_util.h"
 
-/* conv tests: 8 KiB a binding (a 16x16 fp32 plane is 1 KiB) */
-#define SMALL_RANGE "8192"
-/* FILM at 128x128: 256 KiB (a level-0 fp32 plane is 64 KiB) */
-#define FILM_RANGE "262144"
+/* single ops: 8 KiB a binding (a 16x16 fp32 plane is 1 KiB) */
+#define SMALL_RANGE 8192
+/* FILM at 128x128: 1 MiB (a level-0 fp32 plane is 64 KiB, an image 64 planes) */
+#define FILM_RANGE 1048576
 
-static fk_nn *open_vk(const char *range) {
-  fk_err e = {0};
-  fk_nn *nn = NULL;
-  if (range)
-    setenv("FUNKY_VK_MAX_RANGE", range, 1);
-  else
-    unsetenv("FUNKY_VK_MAX_RANGE");
-  fk_nn_opts o = {.kind = FK_NN_VULKAN, .validation = 1};
-  CHECK(fk_nn_open(&o, &nn, &e) == 0, "open (range %s): %s", range ? range : "device", e.msg);
-  unsetenv("FUNKY_VK_MAX_RANGE");
-  return nn;
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The device's binding range as FUNKY_VK_MAX_RANGE would set it: one
+ * device runs both ways, so each pipeline compiles once (lavapipe takes
+ * seconds per conv pipeline). */
+static uint64_t device_range;
+static void set_range(fk_nn *nn, uint64_t bytes) {
+  nn->vk->caps.max_storage_range = bytes ? bytes : device_range;
 }
 
 /* A tensor of dtype dt from v (NULL: NaN poison). */
@@ -84,7 +89,7 @@ typedef struct conv_case {
   fk_nn_act act;
 } conv_case;
 
-static void conv(fk_nn *whole, fk_nn *split, const conv_case *c, fk_nn_dtype dt, const char *how) {
+static void conv(fk_nn *nn, const conv_case *c, fk_nn_dtype dt, const char *how) {
   fk_err e = {0};
   int oh = (c->h + 2 * c->pad - c->k) / c->stride + 1,
       ow = (c->w + 2 * c->pad - c->k) / c->stride + 1;
@@ -101,9 +106,8 @@ static void conv(fk_nn *whole, fk_nn *split, const conv_case *c, fk_nn_dtype dt,
                    .alpha = 0.2f};
   fk_tensor *y[2];
   uint32_t calls[2];
-  fk_nn *nns[2] = {whole, split};
   for (int i = 0; i < 2; i++) {
-    fk_nn *nn = nns[i];
+    set_range(nn, i ? SMALL_RANGE : 0);
     fk_tensor *x = mk(nn, dt, 4, xs, xv), *w = mk(nn, dt, 4, ws, wv);
     fk_tensor *b = c->bias ? mk(nn, dt, 1, bs, bv) : NULL;
     y[i] = mk(nn, dt, 4, ys, NULL);
@@ -114,6 +118,7 @@ static void conv(fk_nn *whole, fk_nn *split, const conv_case *c, fk_nn_dtype dt,
     fk_tensor_free(w);
     fk_tensor_free(b);
   }
+  set_range(nn, 0);
   char what[160];
   snprintf(what, sizeof what, "conv %s %s n%d %d->%d %dx%d k%d s%d%s", how,
            dt == FK_NN_F16 ? "fp16" : "fp32", c->n, c->cin, c->cout, c->h, c->w, c->k, c->stride,
@@ -128,7 +133,7 @@ static void conv(fk_nn *whole, fk_nn *split, const conv_case *c, fk_nn_dtype dt,
   free(xv), free(wv), free(bv);
 }
 
-static void convs(fk_nn *whole, fk_nn *split) {
+static void convs(fk_nn *nn) {
   static const conv_case cases[] = {
       {2, 33, 16, 16, 40, 3, 1, 1, 1, FK_NN_ACT_LEAKY}, /* odd channels, cin and cout split */
       {2, 64, 16, 16, 24, 3, 1, 1, 1, FK_NN_ACT_NONE},  /* mode 1 (cin % 4, ow % 8) */
@@ -141,9 +146,12 @@ static void convs(fk_nn *whole, fk_nn *split) {
   for (int m = 0; m < 3; m++) {
     setenv("FUNKY_VK_TEXEL", m == 1 ? "0" : "1", 1);
     if (m == 2) setenv("FUNKY_VK_MATMUL", "tiled", 1);
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-      conv(whole, split, &cases[i], FK_NN_F32, how[m]);
-      conv(whole, split, &cases[i], FK_NN_F16, how[m]);
+    /* every case on lavapipe's texel path; its storage-buffer reads and
+     * the tiled kernel on the first two (each pipeline takes seconds) */
+    size_t n = m == 0 ? sizeof cases / sizeof *cases : 2;
+    for (size_t i = 0; i < n; i++) {
+      conv(nn, &cases[i], FK_NN_F32, how[m]);
+      conv(nn, &cases[i], FK_NN_F16, how[m]);
     }
     unsetenv("FUNKY_VK_TEXEL");
     unsetenv("FUNKY_VK_MATMUL");
@@ -153,7 +161,7 @@ static void convs(fk_nn *whole, fk_nn *split) {
 /* One per-plane op on both devices; op runs it on (x, x2, y). */
 typedef int (*plane_op)(fk_nn *nn, fk_tensor *x, fk_tensor *x2, fk_tensor *y, fk_err *e);
 
-static void plane(fk_nn *whole, fk_nn *split, const char *what, fk_nn_dtype dt, const int64_t *xs,
+static void plane(fk_nn *nn, const char *what, fk_nn_dtype dt, const int64_t *xs,
                   const int64_t *x2s, const int64_t *ys, plane_op op) {
   fk_err e = {0};
   size_t nx = (size_t)(xs[0] * xs[1] * xs[2] * xs[3]),
@@ -161,16 +169,17 @@ static void plane(fk_nn *whole, fk_nn *split, const char *what, fk_nn_dtype dt, 
   float *xv = rnd(nx, -1, 1), *x2v = rnd(n2, -3, 3);
   fk_tensor *y[2];
   uint32_t calls[2];
-  fk_nn *nns[2] = {whole, split};
   for (int i = 0; i < 2; i++) {
-    fk_tensor *x = mk(nns[i], dt, 4, xs, xv), *x2 = mk(nns[i], dt, 4, x2s, x2v);
-    y[i] = mk(nns[i], dt, 4, ys, NULL);
-    CHECK(op(nns[i], x, x2, y[i], &e) == 0, "%s: %s", what, e.msg);
-    calls[i] = recorded(nns[i]);
-    CHECK(fk_nn_sync(nns[i], &e) == 0, "sync: %s", e.msg);
+    set_range(nn, i ? SMALL_RANGE : 0);
+    fk_tensor *x = mk(nn, dt, 4, xs, xv), *x2 = mk(nn, dt, 4, x2s, x2v);
+    y[i] = mk(nn, dt, 4, ys, NULL);
+    CHECK(op(nn, x, x2, y[i], &e) == 0, "%s: %s", what, e.msg);
+    calls[i] = recorded(nn);
+    CHECK(fk_nn_sync(nn, &e) == 0, "sync: %s", e.msg);
     fk_tensor_free(x);
     fk_tensor_free(x2);
   }
+  set_range(nn, 0);
   char w2[160];
   snprintf(w2, sizeof w2, "%s %s", what, dt == FK_NN_F16 ? "fp16" : "fp32");
   same(w2, y[0], y[1], 0); /* the same arithmetic per element: exact */
@@ -214,27 +223,28 @@ static int op_warp(fk_nn *nn, fk_tensor *x, fk_tensor *x2, fk_tensor *y, fk_err 
   return fk_nn_warp(nn, x, x2, y, e);
 }
 
-static void planes(fk_nn *whole, fk_nn *split) {
+static void planes(fk_nn *nn) {
   for (int f = 0; f < 2; f++) {
     fk_nn_dtype dt = f ? FK_NN_F16 : FK_NN_F32;
     const int64_t x[4] = {2, 37, 16, 24}, per_n[4] = {2, 1, 1, 1}, per_c[4] = {1, 37, 1, 1};
     const int64_t half[4] = {2, 37, 8, 12}, dbl[4] = {2, 37, 32, 48}, odd[4] = {2, 37, 11, 13};
     const int64_t cat[4] = {2, 39, 16, 24}, five[4] = {2, 5, 16, 24}, flow[4] = {2, 2, 16, 24};
-    plane(whole, split, "leaky relu", dt, x, x, x, op_leaky);
-    plane(whole, split, "add", dt, x, x, x, op_add);
-    plane(whole, split, "mul by [N,1,1,1]", dt, x, per_n, x, op_mul);
-    plane(whole, split, "add [1,C,1,1]", dt, x, per_c, x, op_add);
-    plane(whole, split, "concatenation", dt, x, five, cat, op_concat);
-    plane(whole, split, "avg pool", dt, x, x, half, op_avg);
-    plane(whole, split, "bilinear", dt, x, x, odd, op_bilinear);
-    plane(whole, split, "nearest", dt, x, x, dbl, op_nearest);
-    plane(whole, split, "warp", dt, x, flow, x, op_warp);
+    plane(nn, "leaky relu", dt, x, x, x, op_leaky);
+    plane(nn, "add", dt, x, x, x, op_add);
+    plane(nn, "mul by [N,1,1,1]", dt, x, per_n, x, op_mul);
+    plane(nn, "add [1,C,1,1]", dt, x, per_c, x, op_add);
+    plane(nn, "concatenation", dt, x, five, cat, op_concat);
+    plane(nn, "avg pool", dt, x, x, half, op_avg);
+    plane(nn, "bilinear", dt, x, x, odd, op_bilinear);
+    plane(nn, "nearest", dt, x, x, dbl, op_nearest);
+    plane(nn, "warp", dt, x, flow, x, op_warp);
   }
 }
 
 /* An op that does not split says so instead of binding past the range. */
 static void unsplit_ops(fk_nn *split) {
   fk_err e = {0};
+  set_range(split, SMALL_RANGE);
   int64_t as[2] = {64, 64};
   fk_tensor *a = mk(split, FK_NN_F32, 2, as, NULL), *c = mk(split, FK_NN_F32, 2, as, NULL);
   CHECK(fk_nn_matmul(split, a, a, NULL, c, 0, &e) == FK_EUSER, "a 16 KiB matmul ran");
@@ -250,10 +260,11 @@ static void unsplit_ops(fk_nn *split) {
   fk_nn_sync(split, &e);
   fk_tensor_free(x);
   fk_tensor_free(y);
+  set_range(split, 0);
 }
 
 /* A whole FILM forward (random weights, random 128x128 frames). */
-static void film(fk_nn *whole, fk_nn *split, int f16) {
+static void film(fk_nn *nn, int f16) {
   char p[4200];
   test_golden_path(p, sizeof p, "film/film-random.safetensors");
   enum { H = 128, W = 128 };
@@ -262,29 +273,28 @@ static void film(fk_nn *whole, fk_nn *split, int f16) {
   for (int i = 0; i < 3 * H * W; i++) /* the first frame moved two pixels */
     f1[i] = f0[(i % W) >= 2 ? i - 2 : i];
   fk_tensor *y[2] = {NULL, NULL};
-  fk_nn *nns[2] = {whole, split};
   fk_film *fm = NULL;
+  fk_err e = {0};
+  if (fk_film_load(nn, p, f16, &fm, &e)) {
+    CHECK(0, "load: %s", e.msg);
+    free(f0);
+    free(f1);
+    return;
+  }
+  const char *what = f16 ? "FILM 128x128 fp16" : "FILM 128x128 fp32";
   for (int i = 0; i < 2; i++) {
-    fk_err e = {0};
-    if (fk_film_load(nns[i], p, f16, &fm, &e)) {
-      CHECK(0, "load: %s", e.msg);
-      break;
-    }
-    fk_tensor *a = mk(nns[i], fk_film_dtype(fm), 4, fs, f0),
-              *b = mk(nns[i], fk_film_dtype(fm), 4, fs, f1);
-    CHECK(fk_film_forward(fm, a, b, 0.5f, &y[i], NULL, &e) == 0, "film %s: %s",
+    set_range(nn, i ? FILM_RANGE : 0);
+    fk_tensor *a = mk(nn, fk_film_dtype(fm), 4, fs, f0), *b = mk(nn, fk_film_dtype(fm), 4, fs, f1);
+    double t0 = now_s();
+    CHECK(fk_film_forward(fm, a, b, 0.5f, &y[i], NULL, &e) == 0, "%s %s: %s", what,
           i ? "split" : "whole", e.msg);
+    printf("%s %s: %.0f ms\n", what, i ? "split" : "whole", (now_s() - t0) * 1e3);
     fk_tensor_free(a);
     fk_tensor_free(b);
-    fk_film_free(fm);
   }
-  if (y[0] && y[1]) {
-    const char *what = f16 ? "FILM 128x128 fp16" : "FILM 128x128 fp32";
-    same(what, y[0], y[1], f16 ? 2e-2 : 1e-5);
-    printf("%s: split device peak %.1f MiB, whole %.1f MiB\n", what,
-           (double)fk_nn_device_peak(split) / 1048576.0,
-           (double)fk_nn_device_peak(whole) / 1048576.0);
-  }
+  set_range(nn, 0);
+  fk_film_free(fm);
+  if (y[0] && y[1]) same(what, y[0], y[1], f16 ? 2e-2 : 1e-5);
   fk_tensor_free(y[0]);
   fk_tensor_free(y[1]);
   free(f0);
@@ -299,24 +309,35 @@ int main(void) {
   }
   unsetenv("FUNKY_VK_TEXEL");
   unsetenv("FUNKY_VK_MATMUL");
-  fk_nn *whole = open_vk(NULL), *split = open_vk(SMALL_RANGE);
-  if (!whole || !split) return CHECK_DONE();
-  CHECK(fk_nn_max_tensor_bytes(split) > 8192, "a tensor may exceed the binding range");
-  convs(whole, split);
-  planes(whole, split);
-  unsplit_ops(split);
-  CHECK(fk_nn_validation_messages(split) == 0, "%u validation messages (split)",
-        fk_nn_validation_messages(split));
-  fk_nn_close(split);
-  if ((split = open_vk(FILM_RANGE))) {
-    film(whole, split, 0);
-    film(whole, split, 1);
-    CHECK(fk_nn_validation_messages(split) == 0, "%u validation messages (FILM split)",
-          fk_nn_validation_messages(split));
-    fk_nn_close(split);
+  fk_err e = {0};
+  fk_nn *nn = NULL;
+  fk_nn_opts o = {.kind = FK_NN_VULKAN, .validation = 1};
+  /* FUNKY_VK_MAX_RANGE lowers the range a device opens with */
+  setenv("FUNKY_VK_MAX_RANGE", "70000", 1);
+  CHECK(fk_nn_open(&o, &nn, &e) == 0, "open with FUNKY_VK_MAX_RANGE: %s", e.msg);
+  if (nn) CHECK(fk_nn_max_binding_bytes(nn) == 69888, "range %zu", fk_nn_max_binding_bytes(nn));
+  fk_nn_close(nn);
+  setenv("FUNKY_VK_MAX_RANGE", "12", 1);
+  CHECK(fk_nn_open(&o, &nn, &e) == FK_EUSER && strstr(e.msg, "FUNKY_VK_MAX_RANGE"),
+        "a bad FUNKY_VK_MAX_RANGE: %s", e.msg);
+  unsetenv("FUNKY_VK_MAX_RANGE");
+  if (fk_nn_open(&o, &nn, &e)) {
+    CHECK(0, "open: %s", e.msg);
+    return CHECK_DONE();
   }
-  CHECK(fk_nn_validation_messages(whole) == 0, "%u validation messages",
-        fk_nn_validation_messages(whole));
-  fk_nn_close(whole);
+  device_range = nn->vk->caps.max_storage_range;
+  CHECK(fk_nn_max_tensor_bytes(nn) > device_range, "a tensor may exceed the binding range");
+  double t0 = now_s();
+  convs(nn);
+  double t1 = now_s();
+  planes(nn);
+  unsplit_ops(nn);
+  double t2 = now_s();
+  film(nn, 0);
+  film(nn, 1);
+  printf("convs %.1f s, per-plane ops %.1f s, FILM %.1f s\n", t1 - t0, t2 - t1, now_s() - t2);
+  CHECK(fk_nn_validation_messages(nn) == 0, "%u validation messages",
+        fk_nn_validation_messages(nn));
+  fk_nn_close(nn);
   return CHECK_DONE();
 }
