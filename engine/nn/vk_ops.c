@@ -175,7 +175,8 @@ int fk_nn_vk_binary(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_ten
   }
   /* b broadcast (bound whole, read from boff): a and y in runs of planes
    * (the last two dimensions) within one index of the first */
-  if (b->numel * el > range) return split_error(nn, "binary op", "b broadcasts", e);
+  if (b->numel * el > range)
+    return split_error(nn, "binary op", "the broadcast operand does not split", e);
   const size_t s0 = push.shape[0], s1 = push.shape[1],
                plane = (size_t)push.shape[2] * push.shape[3];
   const uint32_t bs0 = push.bstride[0], bs1 = push.bstride[1];
