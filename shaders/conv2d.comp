@@ -6,18 +6,20 @@
 // patch gathered into shared memory tile by tile. Any kernel size, stride,
 // and per-side zero padding (3x3 pad 1, 1x1, FILM's 2x2 with right/bottom
 // padding). Bias and an activation (ACT: 0 none, 1 SiLU, 2 LeakyReLU) are
-// fused into the store. NCHW, fp32, fp32 accumulation.
+// fused into the store; ACCUM adds what y holds (the sum over input-channel
+// groups of a split convolution, vk_ops.c). NCHW, fp32 accumulation.
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 layout(constant_id = 3) const uint KH = 3;
 layout(constant_id = 4) const uint KW = 3;
 layout(constant_id = 5) const uint STRIDE = 1;
 layout(constant_id = 6) const uint ACT = 0;
 layout(constant_id = 7) const uint HAS_BIAS = 1;
+layout(constant_id = 8) const uint ACCUM = 0;
 const uint WG = 16, TM = 4, TN = 4, TK = 16, BM = WG * TM, BN = WG * TN;
 layout(std430, binding = 0) readonly buffer X { T x[]; };
 layout(std430, binding = 1) readonly buffer W { T w[]; };
 layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
-layout(std430, binding = 3) writeonly buffer Y { T y[]; };
+layout(std430, binding = 3) buffer Y { T y[]; };
 layout(push_constant) uniform P {
   uint cin, h, w, cout, oh, ow;
   int pad_t, pad_l;
@@ -71,6 +73,7 @@ void main() {
       if (gp >= npix) continue;
       float v = acc[i][j];
       if (HAS_BIAS != 0) v += LD(bias[co]);
+      if (ACCUM != 0) v += LD(y[(n * p.cout + co) * npix + gp]);
       if (ACT == 1) v = v / (1.0 + exp(-v));
       else if (ACT == 2) v = v >= 0.0 ? v : p.alpha * v;
       y[(n * p.cout + co) * npix + gp] = ST(v);

@@ -71,6 +71,9 @@ layout(binding = 9) uniform samplerBuffer tw;
 #endif
 layout(std430, binding = 2) readonly buffer Bias { T bias[]; };
 layout(std430, binding = 3) writeonly buffer Y { T y[]; };
+// ACCUM: add what y holds (later input-channel groups of a split conv, vk_ops.c)
+layout(constant_id = 10) const uint ACCUM = 0;
+layout(std430, binding = 3) readonly buffer YR { T yr[]; };
 layout(push_constant) uniform P {
   uint cin, h, w, cout, oh, ow;
   int pad_t, pad_l;
@@ -284,6 +287,7 @@ void main() {
     float bv = HAS_BIAS != 0 ? LD(bias[min(co, p.cout - 1)]) : 0.0;
     [[unroll]] for (uint j = 0; j < 8; j++) {
       float v = acc[2 * r + j / 4][j % 4] + bv;
+      if (ACCUM != 0 && co < p.cout && n0 + j < ncols) v += LD(yr[yb[j] + co * npix]);
       if (ACT == 1) v = v / (1.0 + exp(-v));
       else if (ACT == 2) v = v >= 0.0 ? v : p.alpha * v;
       if (co < p.cout && n0 + j < ncols) y[yb[j] + co * npix] = ST(v);

@@ -160,8 +160,10 @@ static int compute_family(VkPhysicalDevice p, uint32_t *family, int *timestamps)
 
 static void read_caps(VkPhysicalDevice p, fk_vk_caps *c) {
   memset(c, 0, sizeof *c);
+  VkPhysicalDeviceMaintenance3Properties m3 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceSubgroupProperties sub = {
-      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &m3};
   VkPhysicalDeviceDriverProperties drv = {
       .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES, .pNext = &sub};
   VkPhysicalDeviceProperties2 props = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
@@ -195,6 +197,7 @@ static void read_caps(VkPhysicalDevice p, fk_vk_caps *c) {
   }
   c->max_shared = l->maxComputeSharedMemorySize;
   c->max_storage_range = l->maxStorageBufferRange;
+  c->max_alloc = m3.maxMemoryAllocationSize;
   c->storage_offset_align = l->minStorageBufferOffsetAlignment;
   c->max_push_constants = l->maxPushConstantsSize;
   c->max_texel_elements = l->maxTexelBufferElements;
@@ -269,6 +272,23 @@ static int pick_device(fk_vk *vk, const char *want, fk_err *e) {
   return FK_OK;
 }
 
+/* FUNKY_VK_MAX_RANGE=bytes lowers the binding range the ops split
+ * tensors at (never raises it): tests run the splitting paths at small
+ * sizes with it. */
+static int range_override(fk_vk *vk, fk_err *e) {
+  const char *env = getenv("FUNKY_VK_MAX_RANGE");
+  if (!env || !*env) return FK_OK;
+  char *end;
+  unsigned long long v = strtoull(env, &end, 10);
+  if (*end || v < 4096)
+    return fk_err_set(
+        e, FK_EUSER, "FUNKY_VK_MAX_RANGE='%s': give the bytes one binding may cover, at least 4096",
+        env);
+  v -= v % 256;
+  if (v < vk->caps.max_storage_range) vk->caps.max_storage_range = v;
+  return FK_OK;
+}
+
 static int create_device(fk_vk *vk, fk_err *e) {
   const char *nofp16 = getenv("FUNKY_VK_NO_FP16");
   vk->caps.fp16_enabled = vk->caps.fp16_storage && !(nofp16 && !strcmp(nofp16, "1"));
@@ -310,6 +330,7 @@ int fk_vk_create(fk_vk **out, const fk_vk_opts *opts, fk_err *e) {
   const char *want = opts && opts->device ? opts->device : getenv("FUNKY_VK_DEVICE");
   int rc = create_instance(vk, validation, e);
   if (!rc) rc = pick_device(vk, want, e);
+  if (!rc) rc = range_override(vk, e);
   if (!rc) rc = create_device(vk, e);
   if (rc) {
     fk_vk_destroy(vk);
@@ -367,6 +388,8 @@ int fk_vk_describe(const fk_vk *vk, char *out, size_t n) {
               "  maxStorageBufferRange: %llu bytes (%.0f MiB), push constants %u bytes\n",
               (unsigned long long)c->max_storage_range, (double)c->max_storage_range / 1048576.0,
               c->max_push_constants);
+  at = append(out, n, at, "  maxMemoryAllocationSize: %.0f MiB (the largest tensor)\n",
+              (double)c->max_alloc / 1048576.0);
   at = append(out, n, at,
               "  uniform texel buffers: RGBA32F %s, RGBA16F %s, %u elements, offset align %llu\n",
               c->texel_f32 ? "yes" : "no", c->texel_f16 ? "yes" : "no", c->max_texel_elements,

@@ -25,8 +25,9 @@ typedef struct fk_vk_caps {
   uint32_t subgroup_size;
   int subgroup_arith; /* subgroup arithmetic + ballot/broadcast in compute */
   uint32_t max_wg_invocations, max_wg_size[3], max_wg_count[3];
-  uint32_t max_shared; /* bytes of shared memory per workgroup */
-  uint64_t max_storage_range;
+  uint32_t max_shared;           /* bytes of shared memory per workgroup */
+  uint64_t max_storage_range;    /* bytes one binding may cover (FUNKY_VK_MAX_RANGE may lower it) */
+  uint64_t max_alloc;            /* maxMemoryAllocationSize: the largest buffer (one allocation) */
   uint64_t storage_offset_align; /* minStorageBufferOffsetAlignment */
   /* RGBA32F / RGBA16F usable as uniform texel buffers (lavapipe reads them
    * on a SIMD path, ANCHORS.md), with maxTexelBufferElements and

@@ -99,6 +99,9 @@ VkDeviceSize fk_vk_allocator_used(const fk_vk_allocator *a) {
 VkDeviceSize fk_vk_allocator_peak(const fk_vk_allocator *a) {
   return a->peak;
 }
+VkDeviceSize fk_vk_allocator_limit(const fk_vk_allocator *a) {
+  return a->limit;
+}
 uint32_t fk_vk_allocator_blocks(const fk_vk_allocator *a) {
   return a->n_blocks;
 }
@@ -214,11 +217,14 @@ int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buff
   fk_vk *vk = a->vk;
   memset(out, 0, sizeof *out);
   if (size == 0) size = 4;
-  if (size > vk->caps.max_storage_range)
-    return fk_err_set(e, FK_EINTERNAL,
-                      "a %.1f MiB buffer exceeds this device's maxStorageBufferRange (%.0f MiB); "
-                      "the op must split it",
-                      (double)size / 1048576.0, (double)vk->caps.max_storage_range / 1048576.0);
+  /* One buffer is one range of one allocation; the ops bind at most
+   * maxStorageBufferRange of it at a time (vk_ops.c splits larger ones). */
+  VkDeviceSize max = vk->caps.max_alloc ? vk->caps.max_alloc : vk->caps.max_storage_range;
+  if (size > max)
+    return fk_err_set(e, FK_EUSER,
+                      "a %.1f MiB buffer exceeds this device's maxMemoryAllocationSize (%.0f MiB); "
+                      "work at a smaller size",
+                      (double)size / 1048576.0, (double)max / 1048576.0);
   VkBufferCreateInfo bi = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
                            .size = size,
                            .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |

@@ -32,9 +32,13 @@ void fk_vk_allocator_free(fk_vk_allocator *a);
 VkDeviceSize fk_vk_allocator_used(const fk_vk_allocator *a);
 VkDeviceSize fk_vk_allocator_peak(const fk_vk_allocator *a);
 uint32_t fk_vk_allocator_blocks(const fk_vk_allocator *a);
+/* FUNKY_VK_MEMORY_LIMIT in bytes, 0 where unset. */
+VkDeviceSize fk_vk_allocator_limit(const fk_vk_allocator *a);
 
-/* A storage buffer of size bytes (at most maxStorageBufferRange, so that one
- * binding always covers it). kind: FK_VK_DEVICE_LOCAL or FK_VK_HOST_VISIBLE. */
+/* A storage buffer of size bytes, at most maxMemoryAllocationSize (its own
+ * allocation past 64 MiB). A binding covers at most maxStorageBufferRange
+ * of it: the ops bind sub-ranges of larger ones (engine/nn/vk_ops.c).
+ * kind: FK_VK_DEVICE_LOCAL or FK_VK_HOST_VISIBLE. */
 int fk_vk_buffer_new(fk_vk_allocator *a, VkDeviceSize size, int kind, fk_vk_buffer *b, fk_err *e);
 void fk_vk_buffer_free(fk_vk_allocator *a, fk_vk_buffer *b);
 /* A uniform texel buffer view of the whole texels of bytes [off, off +

@@ -225,6 +225,15 @@ int fk_vk_rec_dispatch_texel(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_
                         p->name, i, (unsigned long long)binds[i].off,
                         (unsigned long long)c->storage_offset_align);
     VkDeviceSize size = binds[i].size ? binds[i].size : binds[i].buf->size - binds[i].off;
+    if (size > c->max_storage_range || binds[i].off + size > binds[i].buf->size)
+      return fk_err_set(e, FK_EUSER,
+                        "kernel %s: binding %u covers %.1f MiB (bytes %llu..%llu of a %.1f MiB "
+                        "buffer), more than one binding may (maxStorageBufferRange %.1f MiB) and "
+                        "this op does not split its tensors: work at a smaller size",
+                        p->name, i, (double)size / 1048576.0, (unsigned long long)binds[i].off,
+                        (unsigned long long)(binds[i].off + size),
+                        (double)binds[i].buf->size / 1048576.0,
+                        (double)c->max_storage_range / 1048576.0);
     now[i] = (access){binds[i].buf->buf, binds[i].off, binds[i].off + size, binds[i].write};
     hazard |= conflicts(r, &now[i]);
   }

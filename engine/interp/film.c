@@ -347,36 +347,50 @@ static int check_frame(const fk_film *f, const fk_tensor *x, const fk_tensor *li
   return FK_OK;
 }
 
-/* Elements of the largest activations of a pass at h x w: both frames'
- * features per level (also the decoder's [1, 2C] warped input) and the
- * decoder's upsampled coarser level. */
-static double largest(int64_t h, int64_t w, const char **what) {
+/* Elements of the largest activation of a pass at h x w (both frames'
+ * features per level, also the decoder's [1, 2C] warped input, or the
+ * decoder's upsampled coarser level), and of all levels' features, which
+ * live from the extractor to the decoder. */
+static double largest(int64_t h, int64_t w, double *features, const char **what) {
   double best = 0;
+  *features = 0;
   for (int l = 0; l < FK_FILM_LEVELS; l++, h /= 2, w /= 2) {
     double px = (double)h * (double)w, feat = 2 * (double)fk_film_feat_ch(l) * px;
     double up = l + 1 < FILM_FUSION_STEPS    ? (double)fk_film_fuse_ch(l + 1) * px
                 : l + 1 == FILM_FUSION_STEPS ? 2 * (double)fk_film_feat_ch(l + 1) * px
                                              : 0;
+    *features += feat;
     if (feat > best) best = feat, *what = "both frames' features";
     if (up > best) best = up, *what = "the decoder's upsampled input";
   }
   return best;
 }
 
-/* Every tensor is one binding on Vulkan, and the pass does not split
- * them: past the device's binding range it would fail halfway, after
- * minutes of work, with an allocator message; say so up front instead. */
+/* Tensors larger than one binding are split by the ops (vk_ops.c), so
+ * what cannot run is a tensor past the largest allocation, or a pass
+ * that needs more than the device's memory: the features of every level
+ * plus the largest activation besides them, a lower bound. Say so up
+ * front rather than fail halfway with an allocator message. */
 static int check_fits(const fk_film *f, int64_t h, int64_t w, fk_err *e) {
   const char *what = "";
-  double bytes = largest(h, w, &what) * (f->dt == FK_NN_F16 ? 2 : 4);
-  double max = (double)fk_nn_max_tensor_bytes(f->nn);
-  if (bytes <= max) return FK_OK;
-  return fk_err_set(e, FK_EUSER,
-                    "FILM: frames of %lldx%lld need %.0f MiB tensors (%s), more than the %.0f MiB "
-                    "this device binds at once (maxStorageBufferRange; FILM does not split "
-                    "tensors yet): interpolate at a smaller size, use RIFE (model = \"rife\"), "
-                    "or run FILM on the CPU backend (--device cpu, device = \"cpu\")",
-                    (long long)w, (long long)h, bytes / 1048576.0, what, max / 1048576.0);
+  double elt = f->dt == FK_NN_F16 ? 2 : 4, features;
+  double bytes = largest(h, w, &features, &what) * elt, need = (features * elt + bytes);
+  double max = (double)fk_nn_max_tensor_bytes(f->nn), budget = (double)fk_nn_device_budget(f->nn);
+  if (bytes > max)
+    return fk_err_set(e, FK_EUSER,
+                      "FILM: frames of %lldx%lld need %.0f MiB tensors (%s), more than the %.0f "
+                      "MiB this device allocates at once (maxMemoryAllocationSize): interpolate at "
+                      "a smaller size, use RIFE (model = \"rife\"), or run FILM on the CPU "
+                      "backend (--device cpu, device = \"cpu\")",
+                      (long long)w, (long long)h, bytes / 1048576.0, what, max / 1048576.0);
+  if (need > budget)
+    return fk_err_set(e, FK_EUSER,
+                      "FILM: frames of %lldx%lld need at least %.0f MiB of device memory, more "
+                      "than the %.0f MiB this device has (its heap, or FUNKY_VK_MEMORY_LIMIT): "
+                      "interpolate at a smaller size, use fp16 weights, use RIFE (model = "
+                      "\"rife\"), or run FILM on the CPU backend (--device cpu, device = \"cpu\")",
+                      (long long)w, (long long)h, need / 1048576.0, budget / 1048576.0);
+  return FK_OK;
 }
 
 int fk_film_forward(fk_film *f, const fk_tensor *x0, const fk_tensor *x1, float dt, fk_tensor **out,

@@ -131,8 +131,19 @@ size_t fk_nn_device_peak(const fk_nn *nn) {
   return nn->alloc ? (size_t)fk_vk_allocator_peak(nn->alloc) : 0;
 }
 size_t fk_nn_max_tensor_bytes(const fk_nn *nn) {
+  if (!nn->vk || nn->vk->caps.max_alloc >= SIZE_MAX) return SIZE_MAX;
+  return (size_t)nn->vk->caps.max_alloc;
+}
+size_t fk_nn_max_binding_bytes(const fk_nn *nn) {
   if (!nn->vk || nn->vk->caps.max_storage_range >= SIZE_MAX) return SIZE_MAX;
   return (size_t)nn->vk->caps.max_storage_range;
+}
+size_t fk_nn_device_budget(const fk_nn *nn) {
+  if (!nn->vk) return SIZE_MAX;
+  uint64_t b = nn->vk->caps.device_local_bytes, lim = fk_vk_allocator_limit(nn->alloc);
+  if (!b) b = nn->vk->caps.host_visible_bytes;
+  if (lim && lim < b) b = lim;
+  return b && b < SIZE_MAX ? (size_t)b : SIZE_MAX;
 }
 uint32_t fk_nn_validation_messages(const fk_nn *nn) {
   return nn->vk ? nn->vk->validation_messages : 0;

@@ -63,11 +63,18 @@ uint32_t fk_nn_validation_messages(const fk_nn *nn);
 /* Device memory now in use and its high-water mark, in bytes (0 on the CPU). */
 size_t fk_nn_device_used(const fk_nn *nn);
 size_t fk_nn_device_peak(const fk_nn *nn);
-/* The largest tensor, in bytes, the backend can hold: Vulkan binds whole
- * tensors, so maxStorageBufferRange (128 MiB on lavapipe); SIZE_MAX on
- * the CPU. Models that cannot split a tensor check against it to say so
- * before they start. */
+/* The largest tensor, in bytes, the backend can hold: on Vulkan one
+ * allocation, maxMemoryAllocationSize (2 GiB on lavapipe); SIZE_MAX on
+ * the CPU. */
 size_t fk_nn_max_tensor_bytes(const fk_nn *nn);
+/* Bytes one binding may cover (maxStorageBufferRange, 128 MiB on lavapipe,
+ * or FUNKY_VK_MAX_RANGE): the ops FILM uses split larger tensors into
+ * parts, the others (matmul, attention, norms) fail on them with a
+ * message. SIZE_MAX on the CPU. */
+size_t fk_nn_max_binding_bytes(const fk_nn *nn);
+/* Device memory the backend may use: the device-local heap, or
+ * FUNKY_VK_MEMORY_LIMIT where lower; SIZE_MAX on the CPU. */
+size_t fk_nn_device_budget(const fk_nn *nn);
 /* Finishes every issued op. */
 int fk_nn_sync(fk_nn *nn, fk_err *e);
 

@@ -43,6 +43,77 @@ static int dispatch(fk_nn *nn, const char *shader, const uint32_t *spec, uint32_
   return dispatch_texel(nn, shader, spec, n_spec, b, nb, NULL, push, pb, gx, gy, gz, e);
 }
 
+/* Splitting. A tensor may be larger than one binding may cover
+ * (maxStorageBufferRange: 128 MiB on lavapipe, while FILM's full-HD
+ * activations reach 580 MB). The ops FILM runs at that size bind
+ * sub-ranges of at most the range and record one dispatch per part:
+ * elementwise ops over element ranges, per-plane ops (resample, warp,
+ * channel copies, broadcasting binary ops) over runs of whole channel
+ * planes, conv2d over images, output-channel groups and input-channel
+ * groups (later groups add to the output: the shaders' ACCUM). A tensor
+ * that fits is bound whole, exactly as before. Every part starts at a
+ * multiple of unit() bytes (the storage and texel offset alignments):
+ * plane runs are chosen so, and where an image's planes are not aligned
+ * the op says so instead of binding a misaligned range. Ops that do not
+ * split (matmul, attention, norms, blur) fail in the recorder with a
+ * message when a tensor exceeds the range. */
+
+static size_t elt(const fk_tensor *t) {
+  return t->dtype == FK_NN_F16 ? 2 : 4;
+}
+
+static size_t range_bytes(const fk_nn *nn) {
+  return (size_t)nn->vk->caps.max_storage_range;
+}
+
+/* Offset alignment of a bound part (powers of two: the larger). */
+static size_t unit(const fk_nn *nn) {
+  size_t a = (size_t)nn->vk->caps.storage_offset_align, t = (size_t)nn->vk->caps.texel_offset_align;
+  a = a > t ? a : t;
+  return a < 16 ? 16 : a;
+}
+
+static size_t gcd_z(size_t a, size_t b) {
+  while (b) {
+    size_t t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+/* Items of `bytes` each that start aligned every that many items. */
+static size_t step_of(const fk_nn *nn, size_t bytes) {
+  return unit(nn) / gcd_z(bytes, unit(nn));
+}
+
+/* Items per part, of up to n items of a and b bytes (b 0: none) each:
+ * as many as fit the range, a multiple of both steps unless all n fit.
+ * 0: not one part is possible. */
+static size_t per_part(const fk_nn *nn, size_t a, size_t b, size_t n) {
+  size_t k = range_bytes(nn) / a;
+  if (b && range_bytes(nn) / b < k) k = range_bytes(nn) / b;
+  if (k >= n) return n;
+  size_t sa = step_of(nn, a), sb = b ? step_of(nn, b) : 1, st = sa / gcd_z(sa, sb) * sb;
+  return k - k % st;
+}
+
+static int split_error(const fk_nn *nn, const char *op, const char *why, fk_err *e) {
+  return fk_err_set(e, FK_EUSER,
+                    "%s: a tensor exceeds the %.1f MiB one binding may cover "
+                    "(maxStorageBufferRange) and %s: pad the frames to a multiple of 64 "
+                    "(pad = 64) or work at a smaller size",
+                    op, (double)range_bytes(nn) / 1048576.0, why);
+}
+
+/* Whether bound parts at these byte offsets all start aligned. */
+static int aligned(const fk_nn *nn, size_t a, size_t b) {
+  return a % unit(nn) == 0 && b % unit(nn) == 0;
+}
+
+static const char *const MISALIGNED =
+    "its channel planes do not start at the device's offset alignment";
+
 int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, float alpha,
                    float beta, fk_err *e) {
   char nm[64];
@@ -51,26 +122,83 @@ int fk_nn_vk_unary(fk_nn *nn, fk_nn_unary op, const fk_tensor *x, fk_tensor *y, 
     float alpha, beta;
   } push = {(uint32_t)x->numel, alpha, beta};
   uint32_t spec[4] = {WG, 1, 1, (uint32_t)op}, gx, gy;
-  grid_1d(nn, x->numel, &gx, &gy);
-  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, var(x, "unary", nm, sizeof nm), spec, 4, b, 2, &push, sizeof push, gx, gy, 1,
-                  e);
+  size_t el = elt(x), per = x->numel * el <= range_bytes(nn) ? x->numel : range_bytes(nn) / el;
+  per -= per < x->numel ? per % (unit(nn) / el) : 0; /* parts start aligned */
+  for (size_t i0 = 0; i0 < x->numel; i0 += per) {
+    size_t n = x->numel - i0 < per ? x->numel - i0 : per, sz = per == x->numel ? 0 : n * el;
+    push.n = (uint32_t)n;
+    grid_1d(nn, n, &gx, &gy);
+    fk_vk_bind b[] = {{x->impl, i0 * el, sz, 0}, {y->impl, i0 * el, sz, 1}};
+    if (dispatch(nn, var(x, "unary", nm, sizeof nm), spec, 4, b, 2, &push, sizeof push, gx, gy, 1,
+                 e))
+      return e->code;
+  }
+  return FK_OK;
 }
 
 int fk_nn_vk_binary(fk_nn *nn, fk_nn_binary op, const fk_tensor *a, const fk_tensor *b,
                     fk_tensor *y, const int64_t *bstride, fk_err *e) {
   char nm[64];
   struct {
-    uint32_t n, shape[4], bstride[4];
-  } push = {(uint32_t)a->numel, {1, 1, 1, 1}, {0, 0, 0, 0}};
+    uint32_t n, shape[4], bstride[4], boff;
+  } push = {(uint32_t)a->numel, {1, 1, 1, 1}, {0, 0, 0, 0}, 0};
   int off = 4 - a->ndim;
   for (int i = 0; i < a->ndim; i++) push.shape[off + i] = (uint32_t)a->shape[i];
   for (int i = 0; i < 4; i++) push.bstride[i] = (uint32_t)bstride[i];
   uint32_t spec[4] = {WG, 1, 1, op == FK_NN_ADD ? 0u : 1u}, gx, gy;
-  grid_1d(nn, a->numel, &gx, &gy);
-  fk_vk_bind bd[] = {{a->impl, 0, 0, 0}, {b->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, var(a, "binary", nm, sizeof nm), spec, 4, bd, 3, &push, sizeof push, gx, gy,
-                  1, e);
+  const size_t el = elt(a), range = range_bytes(nn);
+  if (a->numel * el <= range && b->numel * el <= range) {
+    grid_1d(nn, a->numel, &gx, &gy);
+    fk_vk_bind bd[] = {{a->impl, 0, 0, 0}, {b->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+    return dispatch(nn, var(a, "binary", nm, sizeof nm), spec, 4, bd, 3, &push, sizeof push, gx, gy,
+                    1, e);
+  }
+  if (b->numel == a->numel) { /* same shape: element ranges of all three */
+    size_t per = range / el;
+    per -= per % (unit(nn) / el);
+    for (size_t i0 = 0; i0 < a->numel; i0 += per) {
+      size_t n = a->numel - i0 < per ? a->numel - i0 : per;
+      push.n = (uint32_t)n;
+      push.shape[0] = push.shape[1] = push.shape[2] = 1;
+      push.shape[3] = (uint32_t)n;
+      push.bstride[0] = push.bstride[1] = push.bstride[2] = 0;
+      push.bstride[3] = 1;
+      grid_1d(nn, n, &gx, &gy);
+      fk_vk_bind bd[] = {{a->impl, i0 * el, n * el, 0},
+                         {b->impl, i0 * el, n * el, 0},
+                         {y->impl, i0 * el, n * el, 1}};
+      if (dispatch(nn, var(a, "binary", nm, sizeof nm), spec, 4, bd, 3, &push, sizeof push, gx, gy,
+                   1, e))
+        return e->code;
+    }
+    return FK_OK;
+  }
+  /* b broadcast (bound whole, read from boff): a and y in runs of planes
+   * (the last two dimensions) within one index of the first */
+  if (b->numel * el > range)
+    return split_error(nn, "binary op", "the broadcast operand does not split", e);
+  const size_t s0 = push.shape[0], s1 = push.shape[1],
+               plane = (size_t)push.shape[2] * push.shape[3];
+  const uint32_t bs0 = push.bstride[0], bs1 = push.bstride[1];
+  size_t per = per_part(nn, plane * el, 0, s1);
+  if (!per) return split_error(nn, "binary op", "one plane exceeds it", e);
+  for (size_t i0 = 0; i0 < s0; i0++)
+    for (size_t c0 = 0; c0 < s1; c0 += per) {
+      size_t n = s1 - c0 < per ? s1 - c0 : per, o = (i0 * s1 + c0) * plane * el;
+      if (!aligned(nn, o, 0)) return split_error(nn, "binary op", MISALIGNED, e);
+      push.n = (uint32_t)(n * plane);
+      push.shape[0] = 1;
+      push.shape[1] = (uint32_t)n;
+      push.bstride[0] = 0;
+      push.boff = (uint32_t)(i0 * bs0 + c0 * bs1);
+      grid_1d(nn, n * plane, &gx, &gy);
+      fk_vk_bind bd[] = {
+          {a->impl, o, n * plane * el, 0}, {b->impl, 0, 0, 0}, {y->impl, o, n * plane * el, 1}};
+      if (dispatch(nn, var(a, "binary", nm, sizeof nm), spec, 4, bd, 3, &push, sizeof push, gx, gy,
+                   1, e))
+        return e->code;
+    }
+  return FK_OK;
 }
 
 int fk_nn_vk_blur(fk_nn *nn, const fk_tensor *x, fk_tensor *y, const float *wt, int radius,
@@ -185,8 +313,8 @@ int fk_nn_vk_matmul(fk_nn *nn, const fk_nn_mm *g, const fk_tensor *a, const fk_t
 
 /* lavapipe's conv2d (conv2d_lvp.comp): the batch folded into the columns,
  * and a mode that lets the shader read whole input rows as vec4 where the
- * shape allows (see the shader's header). */
-static int conv2d_lvp(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_vk_bind *bd,
+ * shape allows (see the shader's header). spec: conv_run's. */
+static int conv2d_lvp(fk_nn *nn, const fk_nn_cg *g, fk_nn_dtype dt, const fk_vk_bind *bd,
                       const uint32_t *spec, fk_err *e) {
   char nm[64];
   const fk_nn_conv *c = g->c;
@@ -207,32 +335,164 @@ static int conv2d_lvp(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk
            g->oh == g->h && g->ow == g->w && (g->oh * g->ow) % 8 == 0 && g->cin % 4 == 0)
     mode = 2;
   uint32_t avec = k % 4 == 0;
-  uint32_t lspec[10] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, avec};
+  uint32_t lspec[11] = {8, 1, 1, spec[3], spec[4], spec[5], spec[6], spec[7], mode, avec, spec[8]};
   /* texel views where the kernel reads vec4s: modes 1-3, and W in mode 0 */
   VkFormat texel[FK_VK_MAX_TEXELS] = {VK_FORMAT_UNDEFINED, VK_FORMAT_UNDEFINED};
-  int tex = (mode != 0 || avec) && texel_binds(nn, x->dtype, bd, 2, texel);
-  snprintf(nm, sizeof nm, "conv2d_lvp%s%s", x->dtype == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
-  return dispatch_texel(nn, nm, lspec, 10, bd, 4, texel, &push, sizeof push, (ncols + 63) / 64,
+  int tex = (mode != 0 || avec) && texel_binds(nn, dt, bd, 2, texel);
+  snprintf(nm, sizeof nm, "conv2d_lvp%s%s", dt == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
+  return dispatch_texel(nn, nm, lspec, 11, bd, 4, texel, &push, sizeof push, (ncols + 63) / 64,
                         (g->cout + 15) / 16, 1, e);
 }
 
-int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
-                    const fk_tensor *bias, fk_tensor *y, fk_err *e) {
+/* One conv dispatch on bound x, w, bias, y: bias added where has_bias,
+ * activation act, and with accum what y holds added (a later
+ * input-channel group of a split conv). */
+static int conv_run(fk_nn *nn, const fk_nn_cg *g, fk_nn_dtype dt, const fk_vk_bind *bd,
+                    int has_bias, fk_nn_act act, int accum, fk_err *e) {
   char nm[64];
   struct {
     uint32_t cin, h, w, cout, oh, ow;
     int32_t pad_t, pad_l;
     float alpha;
   } push = {g->cin, g->h, g->w, g->cout, g->oh, g->ow, g->c->pad_t, g->c->pad_l, g->c->alpha};
-  uint32_t spec[8] = {
-      16, 16, 1, g->kh, g->kw, (uint32_t)g->c->stride, (uint32_t)g->c->act, bias ? 1u : 0u};
+  uint32_t spec[9] = {16,
+                      16,
+                      1,
+                      g->kh,
+                      g->kw,
+                      (uint32_t)g->c->stride,
+                      (uint32_t)act,
+                      has_bias ? 1u : 0u,
+                      accum ? 1u : 0u};
+  if (use_lvp(nn)) return conv2d_lvp(nn, g, dt, bd, spec, e);
+  snprintf(nm, sizeof nm, "conv2d%s", dt == FK_NN_F16 ? "_f16" : "");
+  return dispatch(nn, nm, spec, 9, bd, 4, &push, sizeof push, (g->oh * g->ow + 63) / 64,
+                  (g->cout + 63) / 64, g->n, e);
+}
+
+/* dst[r][c] = src[r0 + r][c0 + c] (r < nr, c < nc) of the row-major
+ * matrix src (cols elements a row) into dst, bound whole: a weight's
+ * block for a split conv. copy_channels with one-element planes, so a
+ * source part may start at any element: it is bound from the aligned
+ * byte before, the rest given as the channel offset. */
+static int copy_block(fk_nn *nn, fk_nn_dtype dt, const fk_vk_buffer *src, size_t cols, size_t r0,
+                      size_t c0, size_t nr, size_t nc, const fk_vk_buffer *dst, fk_err *e) {
+  const size_t el = dt == FK_NN_F16 ? 2 : 4, ue = unit(nn) / el, re = range_bytes(nn) / el;
+  uint32_t spec[3] = {WG, 1, 1}, gx, gy;
+  for (size_t r = 0; r < nr;) {
+    size_t at = (r0 + r) * cols + c0, rem = at % ue, base = at - rem;
+    size_t k = rem + nc > re ? 0 : 1 + (re - rem - nc) / cols;
+    if (!k) return split_error(nn, "conv2d", "one weight row exceeds it", e);
+    k = k < nr - r ? k : nr - r;
+    struct {
+      uint32_t total, hw, count, cx, sx, cy, dy;
+    } push = {(uint32_t)(k * nc), 1, (uint32_t)nc, (uint32_t)cols, (uint32_t)rem, (uint32_t)nc,
+              (uint32_t)(r * nc)};
+    grid_1d(nn, push.total, &gx, &gy);
+    fk_vk_bind b[] = {{src, base * el, ((k - 1) * cols + rem + nc) * el, 0}, {dst, 0, 0, 1}};
+    if (dispatch(nn, dt == FK_NN_F16 ? "copy_channels_f16" : "copy_channels", spec, 3, b, 2, &push,
+                 sizeof push, gx, gy, 1, e))
+      return e->code;
+    r += k;
+  }
+  return FK_OK;
+}
+
+/* A group size: up to n, at most lim, a multiple of st (and of pref when
+ * that leaves one). */
+static size_t group(size_t n, size_t lim, size_t st, size_t pref) {
+  if (n <= lim) return n;
+  size_t both = st / gcd_z(st, pref) * pref;
+  return lim >= both ? lim - lim % both : lim - lim % st;
+}
+
+/* conv2d past the binding range: per image, output-channel groups (an
+ * image's output channels are one contiguous range each), input-channel
+ * groups summed into the output (the first adds the bias, the last
+ * applies the activation), each group's weight block copied into scratch
+ * where the weight itself cannot be bound whole. */
+static int conv2d_split(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
+                        const fk_tensor *bias, fk_tensor *y, fk_err *e) {
+  const size_t el = elt(x), kk = (size_t)g->kh * g->kw, range = range_bytes(nn), u = unit(nn);
+  const size_t xp = (size_t)g->h * g->w * el, yp = (size_t)g->oh * g->ow * el;
+  size_t lim = range / xp < (range - u) / (kk * el) ? range / xp : (range - u) / (kk * el);
+  const size_t cg = group(g->cin, lim, step_of(nn, xp), 4);
+  lim = range / yp < range / (cg * kk * el) ? range / yp : range / (cg * kk * el);
+  const size_t og = cg ? group(g->cout, lim, step_of(nn, yp), 16) : 0;
+  if (!cg || !og) return split_error(nn, "conv2d", "one channel plane exceeds it", e);
+  const size_t nci = (g->cin + cg - 1) / cg;
+  const int wsplit = cg < g->cin || og < g->cout || w->numel * el > range;
+  const int bsplit = bias && (og < g->cout || bias->numel * el > range);
+  const fk_vk_buffer **ws = calloc(nci, sizeof *ws);
+  if (!ws) return fk_err_oom(e, "a split conv's weight parts", nci * sizeof *ws);
+  int rc = FK_OK;
+  for (size_t co0 = 0; co0 < g->cout && !rc; co0 += og) {
+    size_t on = g->cout - co0 < og ? g->cout - co0 : og;
+    /* a long pass: run what is recorded (the scratch of earlier groups
+     * is no longer needed) */
+    if ((fk_vk_rec_dispatches(nn->rec) > 8192 || nn->n_deferred + nci + 1 >= FK_NN_MAX_DEFERRED) &&
+        fk_nn_sync(nn, e)) {
+      rc = e->code;
+      break;
+    }
+    const fk_vk_buffer *bb = bias ? bias->impl : NULL;
+    if (bsplit) {
+      fk_vk_buffer *t;
+      if (fk_nn_vk_scratch(nn, on * el, 0, &t, e) ||
+          copy_block(nn, x->dtype, bias->impl, g->cout, 0, co0, 1, on, t, e)) {
+        rc = e->code;
+        break;
+      }
+      bb = t;
+    }
+    for (size_t j = 0; j < nci && !rc; j++) {
+      size_t ci0 = j * cg, cn = g->cin - ci0 < cg ? g->cin - ci0 : cg;
+      fk_vk_buffer *t;
+      if (!wsplit) {
+        ws[j] = w->impl;
+      } else if (fk_nn_vk_scratch(nn, on * cn * kk * el, 0, &t, e) ||
+                 copy_block(nn, x->dtype, w->impl, g->cin * kk, co0, ci0 * kk, on, cn * kk, t, e)) {
+        rc = e->code;
+      } else {
+        ws[j] = t;
+      }
+    }
+    for (size_t j = 0; j < nci && !rc; j++) {
+      size_t ci0 = j * cg, cn = g->cin - ci0 < cg ? g->cin - ci0 : cg;
+      fk_nn_cg part = *g;
+      part.n = 1;
+      part.cin = (uint32_t)cn;
+      part.cout = (uint32_t)on;
+      for (size_t n = 0; n < g->n && !rc; n++) {
+        size_t ox = (n * g->cin + ci0) * xp, oy = (n * g->cout + co0) * yp;
+        if (!aligned(nn, ox, oy)) {
+          rc = split_error(nn, "conv2d", MISALIGNED, e);
+          break;
+        }
+        fk_vk_bind bd[] = {{x->impl, ox, cn * xp, 0},
+                           {ws[j], 0, 0, 0},
+                           {bb ? bb : ws[j], 0, 0, 0}, /* unread without bias */
+                           {y->impl, oy, on * yp, 1}};
+        rc = conv_run(nn, &part, x->dtype, bd, bias && j == 0,
+                      j + 1 == nci ? g->c->act : FK_NN_ACT_NONE, j > 0, e);
+      }
+    }
+  }
+  free(ws);
+  return rc;
+}
+
+int fk_nn_vk_conv2d(fk_nn *nn, const fk_nn_cg *g, const fk_tensor *x, const fk_tensor *w,
+                    const fk_tensor *bias, fk_tensor *y, fk_err *e) {
+  const size_t el = elt(x), range = range_bytes(nn);
+  if (x->numel * el > range || w->numel * el > range || y->numel * el > range ||
+      (bias && bias->numel * el > range))
+    return conv2d_split(nn, g, x, w, bias, y, e);
   fk_vk_bind bd[] = {{x->impl, 0, 0, 0},
                      {w->impl, 0, 0, 0},
                      {bias ? bias->impl : w->impl, 0, 0, 0}, /* unread without bias */
                      {y->impl, 0, 0, 1}};
-  if (use_lvp(nn)) return conv2d_lvp(nn, g, x, bd, spec, e);
-  return dispatch(nn, var(x, "conv2d", nm, sizeof nm), spec, 8, bd, 4, &push, sizeof push,
-                  (g->oh * g->ow + 63) / 64, (g->cout + 63) / 64, g->n, e);
+  return conv_run(nn, g, x->dtype, bd, bias != NULL, g->c->act, 0, e);
 }
 
 int fk_nn_vk_group_norm(fk_nn *nn, const fk_tensor *x, const fk_tensor *gamma,
@@ -384,9 +644,28 @@ int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs
                       const fk_tensor *x, fk_tensor *y, fk_err *e) {
   char nm[64];
   uint32_t spec[5] = {WG, 1, 1, (uint32_t)mode, r ? r : 1}, gx, gy;
-  grid_1d(nn, g->total, &gx, &gy);
-  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, var(x, "resample", nm, sizeof nm), spec, 5, b, 2, g, sizeof *g, gx, gy, 1, e);
+  const size_t el = elt(x), px = (size_t)g->h * g->w * el, py = (size_t)g->oh * g->ow * el;
+  if (x->numel * el <= range_bytes(nn) && y->numel * el <= range_bytes(nn)) {
+    grid_1d(nn, g->total, &gx, &gy);
+    fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+    return dispatch(nn, var(x, "resample", nm, sizeof nm), spec, 5, b, 2, g, sizeof *g, gx, gy, 1,
+                    e);
+  }
+  /* plane to plane (not the pixel shuffle): runs of the N * C planes */
+  if (mode == FK_NN_PIXEL_SHUFFLE) return split_error(nn, "pixel shuffle", "it does not split", e);
+  size_t planes = (size_t)x->shape[0] * g->c, per = per_part(nn, px, py, planes);
+  if (!per) return split_error(nn, "resample", "one plane exceeds it", e);
+  for (size_t p0 = 0; p0 < planes; p0 += per) {
+    size_t n = planes - p0 < per ? planes - p0 : per;
+    fk_nn_rs part = *g;
+    part.total = (uint32_t)(n * g->oh * g->ow);
+    grid_1d(nn, part.total, &gx, &gy);
+    fk_vk_bind b[] = {{x->impl, p0 * px, n * px, 0}, {y->impl, p0 * py, n * py, 1}};
+    if (dispatch(nn, var(x, "resample", nm, sizeof nm), spec, 5, b, 2, &part, sizeof part, gx, gy,
+                 1, e))
+      return e->code;
+  }
+  return FK_OK;
 }
 
 int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count, uint32_t sx,
@@ -403,12 +682,33 @@ int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t
             (uint32_t)y->shape[1],
             dy};
   uint32_t spec[3] = {WG, 1, 1}, gx, gy;
-  grid_1d(nn, push.total, &gx, &gy);
-  /* Reads x, writes y: several copies into one y (a concatenation) write
-   * disjoint channels but bind the whole tensor, so they are ordered. */
-  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, var(x, "copy_channels", nm, sizeof nm), spec, 3, b, 2, &push, sizeof push, gx,
-                  gy, 1, e);
+  const size_t el = elt(x), plane = (size_t)hw * el;
+  if (x->numel * el <= range_bytes(nn) && y->numel * el <= range_bytes(nn)) {
+    grid_1d(nn, push.total, &gx, &gy);
+    /* Reads x, writes y: several copies into one y (a concatenation) write
+     * disjoint channels but bind the whole tensor, so they are ordered. */
+    fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+    return dispatch(nn, var(x, "copy_channels", nm, sizeof nm), spec, 3, b, 2, &push, sizeof push,
+                    gx, gy, 1, e);
+  }
+  /* per image, runs of the copied channels, each a contiguous range of x and y */
+  size_t per = per_part(nn, plane, 0, count);
+  if (!per) return split_error(nn, "copy channels", "one plane exceeds it", e);
+  for (size_t n = 0; n < (size_t)x->shape[0]; n++)
+    for (size_t c0 = 0; c0 < count; c0 += per) {
+      size_t k = count - c0 < per ? count - c0 : per;
+      size_t ox = (n * push.cx + sx + c0) * plane, oy = (n * push.cy + dy + c0) * plane;
+      if (!aligned(nn, ox, oy)) return split_error(nn, "copy channels", MISALIGNED, e);
+      struct {
+        uint32_t total, hw, count, cx, sx, cy, dy;
+      } part = {(uint32_t)(k * hw), hw, (uint32_t)k, (uint32_t)k, 0, (uint32_t)k, 0};
+      grid_1d(nn, part.total, &gx, &gy);
+      fk_vk_bind b[] = {{x->impl, ox, k * plane, 0}, {y->impl, oy, k * plane, 1}};
+      if (dispatch(nn, var(x, "copy_channels", nm, sizeof nm), spec, 3, b, 2, &part, sizeof part,
+                   gx, gy, 1, e))
+        return e->code;
+    }
+  return FK_OK;
 }
 
 /* y [b, n, m] = x [b, m, n] over total elements, on bound buffers. */
@@ -437,10 +737,30 @@ int fk_nn_vk_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tenso
   } push = {(uint32_t)x->numel, (uint32_t)x->shape[1], (uint32_t)x->shape[2],
             (uint32_t)x->shape[3]};
   uint32_t spec[3] = {WG, 1, 1}, gx, gy;
-  grid_1d(nn, x->numel, &gx, &gy);
-  fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {flow->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-  return dispatch(nn, var(x, "warp", nm, sizeof nm), spec, 3, b, 3, &push, sizeof push, gx, gy, 1,
-                  e);
+  const size_t el = elt(x), hw = (size_t)push.h * push.w, plane = hw * el, c = push.c;
+  if (x->numel * el <= range_bytes(nn) && flow->numel * el <= range_bytes(nn)) {
+    grid_1d(nn, x->numel, &gx, &gy);
+    fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {flow->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
+    return dispatch(nn, var(x, "warp", nm, sizeof nm), spec, 3, b, 3, &push, sizeof push, gx, gy, 1,
+                    e);
+  }
+  /* per image (its flow bound alone), runs of channels */
+  size_t per = 2 * plane <= range_bytes(nn) ? per_part(nn, plane, 0, c) : 0;
+  if (!per) return split_error(nn, "warp", "one image's flow exceeds it", e);
+  for (size_t n = 0; n < (size_t)x->shape[0]; n++)
+    for (size_t c0 = 0; c0 < c; c0 += per) {
+      size_t k = c - c0 < per ? c - c0 : per, ox = (n * c + c0) * plane, of = n * 2 * plane;
+      if (!aligned(nn, ox, of)) return split_error(nn, "warp", MISALIGNED, e);
+      push.total = (uint32_t)(k * hw);
+      push.c = (uint32_t)k;
+      grid_1d(nn, push.total, &gx, &gy);
+      fk_vk_bind b[] = {
+          {x->impl, ox, k * plane, 0}, {flow->impl, of, 2 * plane, 0}, {y->impl, ox, k * plane, 1}};
+      if (dispatch(nn, var(x, "warp", nm, sizeof nm), spec, 3, b, 3, &push, sizeof push, gx, gy, 1,
+                   e))
+        return e->code;
+    }
+  return FK_OK;
 }
 
 int fk_nn_naive_matmul(fk_nn *nn, const fk_tensor *a, const fk_tensor *b, fk_tensor *c, fk_err *e) {

@@ -137,12 +137,14 @@ static void wrong_file(fk_nn *nn) {
   CHECK(strstr(e.msg, "has shape [64, 3, 5, 5], expected [64, 3, 3, 3]"), "message: %s", e.msg);
 }
 
-/* Frames whose activations exceed the device's binding range fail up
- * front with a message saying what to do, not halfway in the allocator. */
+/* Frames that need more device memory than the device has fail up
+ * front with a message saying what to do, not halfway in the allocator.
+ * (Tensors past the binding range are split: test_vk_split.c.) */
 static void too_big(fk_film *f) {
   fk_nn *nn = fk_film_backend(f);
-  int64_t shape[4] = {1, 3, 1088, 1920};
-  if (fk_nn_max_tensor_bytes(nn) >= (size_t)2 * 64 * 1088 * 1920 * 4) return; /* it would run */
+  int64_t shape[4] = {1, 3, 2560, 2560};
+  /* twice both frames' level-0 features in fp32: more than it needs */
+  if (fk_nn_device_budget(nn) >= (size_t)4 * 64 * 2560 * 2560 * 4) return; /* it may run */
   fk_err e = {0};
   fk_tensor *a = NULL, *b = NULL, *y = NULL;
   CHECK(fk_tensor_new(nn, fk_film_dtype(f), 4, shape, &a, &e) == 0 &&
@@ -151,8 +153,12 @@ static void too_big(fk_film *f) {
   if (a && b) {
     size_t used = fk_nn_device_used(nn);
     CHECK(fk_film_forward(f, a, b, 0.5f, &y, NULL, &e) == FK_EUSER && !y,
-          "1920x1088 ran or failed otherwise: %s", e.msg);
-    CHECK(strstr(e.msg, "maxStorageBufferRange") && strstr(e.msg, "RIFE"), "message: %s", e.msg);
+          "2560x2560 ran or failed otherwise: %s", e.msg);
+    /* fp16: 1.6 GiB features fit one allocation, not the 2 GiB heap with
+     * the other levels; fp32 (no fp16 storage): they exceed an allocation */
+    CHECK((strstr(e.msg, "device memory") || strstr(e.msg, "maxMemoryAllocationSize")) &&
+              strstr(e.msg, "RIFE"),
+          "message: %s", e.msg);
     CHECK(fk_nn_device_used(nn) == used, "the refusal allocated device memory");
   }
   fk_tensor_free(a);

@@ -137,8 +137,8 @@ int main(void) {
   fk_vk_buffer_free(a, &tb);
   /* Impossible requests fail with a message, not a crash. */
   fk_vk_buffer big;
-  int rc = fk_vk_buffer_new(a, vk->caps.max_storage_range + 1, 0, &big, &e);
-  CHECK(rc != FK_OK && strstr(e.msg, "maxStorageBufferRange"), "oversized buffer: %s", e.msg);
+  int rc = fk_vk_buffer_new(a, vk->caps.max_alloc + 1, 0, &big, &e);
+  CHECK(rc != FK_OK && strstr(e.msg, "maxMemoryAllocationSize"), "oversized buffer: %s", e.msg);
   const fk_vk_pipeline *p;
   rc = fk_vk_pipeline_get(pipes, "no_such_shader", NULL, 0, &p, &e);
   CHECK(rc != FK_OK && strstr(e.msg, "no_such_shader"), "unknown shader: %s", e.msg);
