@@ -10,8 +10,8 @@
  * bilinear, nearest, warp) and a whole FILM forward on the random
  * weights of ../shared/golden/film. Ops that do not split fail with a
  * message. Outputs are poisoned with NaN before each run. Four FILM
- * passes and many conv pipelines (seconds each on lavapipe): labelled
- * "heavy" (the main build only). */
+ * passes and many conv pipelines (seconds each on lavapipe), so it is
+ * labelled "heavy" (the main build only). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
