@@ -11,9 +11,9 @@
 // cols-1. Each k-step of 4, every lane loads row l (and l+8) of A and
 // broadcasts it to the others, and loads only its own columns of B. The
 // host picks the block per device: the broadcasts are not free (one per
-// row and k per lane), so 16 columns per broadcast (8 x 16) measured 1.14x
-// faster than 16 x 8 on AVX2, where both spill the accumulators anyway;
-// 16 x 8 was measured best on AVX-512.
+// row and k per lane), so 16 columns per broadcast (16 x 16) measured
+// 1.15x faster than 8 x 16 on AVX2, where all of them spill the
+// accumulators anyway; 16 x 8 was measured best on AVX-512.
 //
 // The accumulators are 4 to 16 x 16 float variables, each taking a 4-term
 // dot per k-step: as 32 vec4 in an array (the earlier form) the same loop

@@ -258,7 +258,7 @@ int fk_vk_rec_dispatch_texel(fk_vk_rec *r, const fk_vk_pipeline *p, const fk_vk_
                                      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
                                      .pBufferInfo = &bi[i]};
     if (!texel || i >= FK_VK_MAX_TEXELS || texel[i] == VK_FORMAT_UNDEFINED) continue;
-    if (binds[i].write)
+    if (binds[i].write == 1)
       return fk_err_set(e, FK_EINTERNAL, "kernel %s: binding %u is written, not a texel buffer",
                         p->name, i);
     if (fk_vk_buffer_view(r->vk, binds[i].buf, binds[i].off, now[i].hi - now[i].lo, texel[i],

@@ -18,8 +18,13 @@
 typedef struct fk_vk_bind {
   const fk_vk_buffer *buf;
   VkDeviceSize off, size; /* size 0 = to the end of the buffer */
-  int write;              /* the shader writes this binding */
+  int write;              /* the shader writes this binding (FK_VK_IN_PLACE: see below) */
 } fk_vk_bind;
+/* A written binding that is also read through its texel view: allowed only
+ * where every invocation reads each element it writes before writing it,
+ * and no invocation reads an element another one writes (a row softmax in
+ * place), so the view's cached reads can never see a stale value. */
+#define FK_VK_IN_PLACE 2
 
 typedef struct fk_vk_profile fk_vk_profile;
 typedef struct fk_vk_rec fk_vk_rec;

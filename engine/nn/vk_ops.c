@@ -254,10 +254,13 @@ static int texel_binds(const fk_nn *nn, fk_nn_dtype dt, const fk_vk_bind *bd, ui
 }
 
 /* matmul_lvp's register block (rows per workgroup x columns per lane, the
- * shader's TALL and WIDE): 8 x 16 measured 1.14x faster than 16 x 8 on an
- * AVX2 host (fewer broadcasts per multiply); 16 x 8 stays where it was
- * measured best, on AVX-512, and where N is too narrow to fill 128
- * columns. FUNKY_LVP_BLOCK=16x8|8x16|8x8|16x16 overrides (tests). */
+ * shader's TALL and WIDE). On an AVX2 host 16 x 16 measured fastest for
+ * every SD-sized shape (linear 4096x320->1280 1.15x faster than 8 x 16,
+ * attention's QK^T 1.07x and PV^T 1.17x, fp32 and fp16), despite spilling
+ * its 256 accumulators: fewer A broadcasts and B loads per multiply. Where
+ * N is too narrow to fill 128 columns (attention's S V, N = 40) 16 x 8
+ * wastes less, and 16 x 8 stays where it was measured best, on AVX-512.
+ * FUNKY_LVP_BLOCK=16x8|8x16|8x8|16x16 overrides (tests). */
 static void lvp_block(uint32_t n, uint32_t *tall, uint32_t *wide) {
   const char *env = getenv("FUNKY_LVP_BLOCK");
   unsigned r, c;
@@ -270,7 +273,7 @@ static void lvp_block(uint32_t n, uint32_t *tall, uint32_t *wide) {
   avx512 = __builtin_cpu_supports("avx512f");
 #endif
   *wide = !avx512 && n > 64;
-  *tall = !*wide;
+  *tall = 1;
 }
 
 /* matmul_lvp.comp on bound buffers (A, B, bias, C), for fk_nn_vk_matmul and
@@ -604,15 +607,18 @@ static int attention_lvp(fk_nn *nn, const fk_tensor *q, const fk_tensor *k, cons
     } sp = {lk, n * lq, 1.0f / sqrtf((float)d)};
     uint32_t maxx = nn->vk->caps.max_wg_count[0], rows = n * lq;
     uint32_t gx = rows < maxx ? rows : maxx, gy = (rows + gx - 1) / gx;
-    fk_vk_bind b2[] = {{s, 0, 0, 1}};
+    fk_vk_bind b2[] = {{s, 0, 0, FK_VK_IN_PLACE}};
     fk_nn_mm pv = {n, d, lq, lk, d * lk, lq * lk, d * lq, 1};
     fk_vk_bind b3[] = {{vt, c0 * d * lk * elt, 0, 0},
                        {s, 0, 0, 0},
                        {s, 0, 0, 0}, /* no bias */
                        {ot, c0 * d * lq * elt, 0, 1}};
+    VkFormat texel[FK_VK_MAX_TEXELS] = {VK_FORMAT_UNDEFINED, VK_FORMAT_UNDEFINED};
+    int tex = lk % 4 == 0 && texel_binds(nn, dt, b2, 1, texel);
+    char nm[32];
+    snprintf(nm, sizeof nm, "softmax_lvp%s%s", dt == FK_NN_F16 ? "_f16" : "", tex ? "_tex" : "");
     if (matmul_lvp(nn, dt, &qk, b1, 0, e) ||
-        dispatch(nn, dt == FK_NN_F16 ? "softmax_lvp_f16" : "softmax_lvp", NULL, 0, b2, 1, &sp,
-                 sizeof sp, gx, gy, 1, e) ||
+        dispatch_texel(nn, nm, NULL, 0, b2, 1, texel, &sp, sizeof sp, gx, gy, 1, e) ||
         matmul_lvp(nn, dt, &pv, b3, 0, e))
       return e->code;
   }

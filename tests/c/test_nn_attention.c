@@ -47,6 +47,7 @@ int main(void) {
   one(cpu, gpu, 1, 33, 70, 2, 160, 0);
   one(cpu, gpu, 1, 65, 65, 3, 64, 1);
   one(cpu, gpu, 1, 17, 1, 2, 24, 0); /* one key */
+  one(cpu, gpu, 1, 9, 12, 2, 8, 0);  /* lavapipe's vec4 softmax: 3 texels a row, 5 lanes idle */
   /* lavapipe makes scores for as many heads as fit 64 MiB at a time: 13
    * of these 16 heads (4.8 MB each), then 3 */
   one(cpu, gpu, 2, 1100, 1100, 8, 8, 0);

@@ -85,7 +85,7 @@ int main(void) {
     const char *kind, *texel, *block;
   } variants[] = {{"tiled", "1", "16x8"}, {"lvp", "1", "16x8"},  {"lvp", "1", "8x16"},
                   {"lvp", "1", "8x8"},    {"lvp", "1", "16x16"}, {"lvp", "0", "16x8"},
-                  {"lvp", "0", "8x16"}};
+                  {"lvp", "0", "16x16"}};
   for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
     setenv("FUNKY_VK_MATMUL", variants[v].kind, 1);
     setenv("FUNKY_VK_TEXEL", variants[v].texel, 1);
