@@ -373,6 +373,25 @@ static int conv_run(fk_nn *nn, const fk_nn_cg *g, fk_nn_dtype dt, const fk_vk_bi
                   (g->cout + 63) / 64, g->n, e);
 }
 
+/* One copy_channels dispatch on bound x, y (push: the shader's). Where a
+ * plane is whole vec4s and the grid fits, the planes variant: a (vec4,
+ * channel, image) grid, no index divisions. */
+static int copy_run(fk_nn *nn, fk_nn_dtype dt, const fk_vk_bind *b, const uint32_t *push,
+                    uint32_t images, fk_err *e) {
+  const uint32_t hw = push[1], count = push[2], *maxg = nn->vk->caps.max_wg_count;
+  const uint32_t gx = (hw / 4 + WG - 1) / WG;
+  uint32_t spec[4] = {WG, 1, 1, 1}, p[7];
+  memcpy(p, push, sizeof p);
+  const char *nm = dt == FK_NN_F16 ? "copy_channels_f16" : "copy_channels";
+  if (hw % 4 == 0 && gx <= maxg[0] && count <= maxg[1] && images <= maxg[2]) {
+    p[1] = hw / 4;
+    return dispatch(nn, nm, spec, 4, b, 2, p, sizeof p, gx, count, images, e);
+  }
+  uint32_t g1, g2;
+  grid_1d(nn, p[0], &g1, &g2);
+  return dispatch(nn, nm, spec, 3, b, 2, p, sizeof p, g1, g2, 1, e);
+}
+
 /* dst[r][c] = src[r0 + r][c0 + c] (r < nr, c < nc) of the row-major
  * matrix src (cols elements a row) into dst, bound whole: a weight's
  * block for a split conv. copy_channels with one-element planes, so a
@@ -381,21 +400,16 @@ static int conv_run(fk_nn *nn, const fk_nn_cg *g, fk_nn_dtype dt, const fk_vk_bi
 static int copy_block(fk_nn *nn, fk_nn_dtype dt, const fk_vk_buffer *src, size_t cols, size_t r0,
                       size_t c0, size_t nr, size_t nc, const fk_vk_buffer *dst, fk_err *e) {
   const size_t el = dt == FK_NN_F16 ? 2 : 4, ue = unit(nn) / el, re = range_bytes(nn) / el;
-  uint32_t spec[3] = {WG, 1, 1}, gx, gy;
   for (size_t r = 0; r < nr;) {
     size_t at = (r0 + r) * cols + c0, rem = at % ue, base = at - rem;
     size_t k = rem + nc > re ? 0 : 1 + (re - rem - nc) / cols;
     if (!k) return split_error(nn, "conv2d", "one weight row exceeds it", e);
     k = k < nr - r ? k : nr - r;
-    struct {
-      uint32_t total, hw, count, cx, sx, cy, dy;
-    } push = {(uint32_t)(k * nc), 1, (uint32_t)nc, (uint32_t)cols, (uint32_t)rem, (uint32_t)nc,
-              (uint32_t)(r * nc)};
-    grid_1d(nn, push.total, &gx, &gy);
+    uint32_t push[7] = {
+        (uint32_t)(k * nc), 1, (uint32_t)nc, (uint32_t)cols, (uint32_t)rem, (uint32_t)nc,
+        (uint32_t)(r * nc)};
     fk_vk_bind b[] = {{src, base * el, ((k - 1) * cols + rem + nc) * el, 0}, {dst, 0, 0, 1}};
-    if (dispatch(nn, dt == FK_NN_F16 ? "copy_channels_f16" : "copy_channels", spec, 3, b, 2, &push,
-                 sizeof push, gx, gy, 1, e))
-      return e->code;
+    if (copy_run(nn, dt, b, push, 1, e)) return e->code;
     r += k;
   }
   return FK_OK;
@@ -676,43 +690,28 @@ int fk_nn_vk_resample(fk_nn *nn, fk_nn_resample mode, uint32_t r, const fk_nn_rs
 
 int fk_nn_vk_copy_channels(fk_nn *nn, const fk_tensor *x, fk_tensor *y, uint32_t count, uint32_t sx,
                            uint32_t dy, fk_err *e) {
-  char nm[64];
-  uint32_t hw = (uint32_t)(x->shape[2] * x->shape[3]);
-  struct {
-    uint32_t total, hw, count, cx, sx, cy, dy;
-  } push = {(uint32_t)x->shape[0] * count * hw,
-            hw,
-            count,
-            (uint32_t)x->shape[1],
-            sx,
-            (uint32_t)y->shape[1],
-            dy};
-  uint32_t spec[3] = {WG, 1, 1}, gx, gy;
+  const uint32_t hw = (uint32_t)(x->shape[2] * x->shape[3]), images = (uint32_t)x->shape[0];
+  /* total, hw, count, cx, sx, cy, dy */
+  uint32_t push[7] = {images * count * hw,   hw, count, (uint32_t)x->shape[1], sx,
+                      (uint32_t)y->shape[1], dy};
   const size_t el = elt(x), plane = (size_t)hw * el;
   if (x->numel * el <= range_bytes(nn) && y->numel * el <= range_bytes(nn)) {
-    grid_1d(nn, push.total, &gx, &gy);
     /* Reads x, writes y: several copies into one y (a concatenation) write
      * disjoint channels but bind the whole tensor, so they are ordered. */
     fk_vk_bind b[] = {{x->impl, 0, 0, 0}, {y->impl, 0, 0, 1}};
-    return dispatch(nn, var(x, "copy_channels", nm, sizeof nm), spec, 3, b, 2, &push, sizeof push,
-                    gx, gy, 1, e);
+    return copy_run(nn, x->dtype, b, push, images, e);
   }
   /* per image, runs of the copied channels, each a contiguous range of x and y */
   size_t per = per_part(nn, plane, 0, count);
   if (!per) return split_error(nn, "copy channels", "one plane exceeds it", e);
-  for (size_t n = 0; n < (size_t)x->shape[0]; n++)
+  for (size_t n = 0; n < images; n++)
     for (size_t c0 = 0; c0 < count; c0 += per) {
       size_t k = count - c0 < per ? count - c0 : per;
-      size_t ox = (n * push.cx + sx + c0) * plane, oy = (n * push.cy + dy + c0) * plane;
+      size_t ox = (n * push[3] + sx + c0) * plane, oy = (n * push[5] + dy + c0) * plane;
       if (!aligned(nn, ox, oy)) return split_error(nn, "copy channels", MISALIGNED, e);
-      struct {
-        uint32_t total, hw, count, cx, sx, cy, dy;
-      } part = {(uint32_t)(k * hw), hw, (uint32_t)k, (uint32_t)k, 0, (uint32_t)k, 0};
-      grid_1d(nn, part.total, &gx, &gy);
+      uint32_t part[7] = {(uint32_t)(k * hw), hw, (uint32_t)k, (uint32_t)k, 0, (uint32_t)k, 0};
       fk_vk_bind b[] = {{x->impl, ox, k * plane, 0}, {y->impl, oy, k * plane, 1}};
-      if (dispatch(nn, var(x, "copy_channels", nm, sizeof nm), spec, 3, b, 2, &part, sizeof part,
-                   gx, gy, 1, e))
-        return e->code;
+      if (copy_run(nn, x->dtype, b, part, 1, e)) return e->code;
     }
   return FK_OK;
 }

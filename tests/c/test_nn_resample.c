@@ -49,12 +49,13 @@ int main(void) {
     fk_tensor_free(tx);
     fk_tensor_free(ty);
   }
-  /* Concatenation of two tensors along channels, then a slice back. */
-  {
-    int64_t sa[4] = {2, 3, 4, 5}, sb[4] = {2, 2, 4, 5}, sc[4] = {2, 5, 4, 5};
+  /* Concatenation of two tensors along channels, then a slice back, with
+   * planes of 20 (whole vec4s: the Vulkan kernel's plane grid) and 15. */
+  for (int hw = 20; hw >= 15; hw -= 5) {
+    int64_t h = hw / 5, sa[4] = {2, 3, h, 5}, sb[4] = {2, 2, h, 5}, sc[4] = {2, 5, h, 5};
     float a[120], b[80];
-    for (int i = 0; i < 120; i++) a[i] = test_rand(-1, 1);
-    for (int i = 0; i < 80; i++) b[i] = test_rand(-1, 1);
+    for (int i = 0; i < 6 * hw; i++) a[i] = test_rand(-1, 1);
+    for (int i = 0; i < 4 * hw; i++) b[i] = test_rand(-1, 1);
     fk_nn *nns[2] = {cpu, gpu};
     for (int d = 0; d < 2; d++) {
       fk_tensor *ta = test_tensor(nns[d], 4, sa, a), *tb = test_tensor(nns[d], 4, sb, b);
@@ -69,12 +70,12 @@ int main(void) {
       int bad = 0;
       for (int n = 0; n < 2; n++)
         for (int ch = 0; ch < 5; ch++)
-          for (int i = 0; i < 20; i++) {
-            float want = ch < 3 ? a[(n * 3 + ch) * 20 + i] : b[(n * 2 + ch - 3) * 20 + i];
-            bad += c[(n * 5 + ch) * 20 + i] != want;
+          for (int i = 0; i < hw; i++) {
+            float want = ch < 3 ? a[(n * 3 + ch) * hw + i] : b[(n * 2 + ch - 3) * hw + i];
+            bad += c[(n * 5 + ch) * hw + i] != want;
           }
-      CHECK(bad == 0 && !memcmp(s, b, sizeof b), "%s concat/slice: %d wrong", d ? "gpu" : "cpu",
-            bad);
+      CHECK(bad == 0 && !memcmp(s, b, 4 * hw * sizeof *b),
+            "%s concat/slice (planes of %d): %d wrong", d ? "gpu" : "cpu", hw, bad);
       CHECK(fk_nn_copy_channels(nns[d], ta, 2, 2, tc, 0, &e) != FK_OK, "out of range refused");
       fk_tensor_free(ta), fk_tensor_free(tb), fk_tensor_free(tc), fk_tensor_free(ts);
     }
