@@ -668,14 +668,17 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
   if (!ok) return fk_err_set(e, FK_EINTERNAL, "resample mode %d: output shape does not fit", mode);
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(x, e) || cpu_f32(y, e)) return e->code;
-    if (nn->reference || mode != FK_NN_UPSAMPLE2X) {
+    if (nn->reference) {
       fk_nn_cpu_resample(mode, (uint32_t)r, &g, x->host, y->host);
       return FK_OK;
     }
     double t0 = fk_cpu_prof_start(nn->cpu);
-    fk_cpu_nearest(nn->cpu->pool, x->host, y->host, (size_t)y->shape[0] * g.oc, g.h, g.w, g.oh,
-                   g.ow);
-    fk_cpu_prof_end(nn->cpu, "nearest", t0);
+    if (mode == FK_NN_UPSAMPLE2X)
+      fk_cpu_nearest(nn->cpu->pool, x->host, y->host, (size_t)y->shape[0] * g.oc, g.h, g.w, g.oh,
+                     g.ow);
+    else if (g.total)
+      fk_cpu_resample(nn->cpu->pool, mode, (uint32_t)r, &g, x->host, y->host);
+    fk_cpu_prof_end(nn->cpu, mode == FK_NN_UPSAMPLE2X ? "nearest" : "resample", t0);
     return FK_OK;
   }
   return fk_nn_vk_resample(nn, mode, (uint32_t)r, &g, x, y, e);
@@ -736,8 +739,15 @@ int fk_nn_warp(fk_nn *nn, const fk_tensor *x, const fk_tensor *flow, fk_tensor *
     return fk_err_set(e, FK_EINTERNAL, "warp: flow must be [N, 2, H, W] like x");
   if (nn->kind == FK_NN_CPU) {
     if (cpu_f32(x, e) || cpu_f32(flow, e) || cpu_f32(y, e)) return e->code;
-    fk_nn_cpu_warp(x->host, flow->host, y->host, (size_t)x->shape[0], (size_t)x->shape[1],
-                   (size_t)x->shape[2], (size_t)x->shape[3]);
+    if (nn->reference) {
+      fk_nn_cpu_warp(x->host, flow->host, y->host, (size_t)x->shape[0], (size_t)x->shape[1],
+                     (size_t)x->shape[2], (size_t)x->shape[3]);
+      return FK_OK;
+    }
+    double t0 = fk_cpu_prof_start(nn->cpu);
+    fk_cpu_warp(nn->cpu->pool, x->host, flow->host, y->host, (size_t)x->shape[0],
+                (size_t)x->shape[1], (size_t)x->shape[2], (size_t)x->shape[3]);
+    fk_cpu_prof_end(nn->cpu, "warp", t0);
     return FK_OK;
   }
   return fk_nn_vk_warp(nn, x, flow, y, e);

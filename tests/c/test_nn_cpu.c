@@ -4,7 +4,8 @@
  * (fp16-exact values) and widened per panel in conv2d and matmul (batched,
  * transposed or not, with bias), weights that are not exact staying f32,
  * fp16 weights promoted where an op needs f32, attention over several key
- * and query tiles (causal too), and the device names. The other ops are
+ * and query tiles (causal too), resampling and warp bit for bit, and the
+ * device names. The other ops are
  * covered by every kernel test run with FUNKY_TEST_NN=cpu. */
 #include <string.h>
 
@@ -122,6 +123,62 @@ static void attention(pair *p, int64_t b, int64_t lq, int64_t lk, int64_t h, int
   free(q), free(k), free(v);
 }
 
+/* Resampling and the warp on the pool: bit-identical to the reference
+ * (the same arithmetic per element), odd sizes, flows reaching past the
+ * edges. */
+static void same_bits(const char *what, fk_tensor *ref, fk_tensor *got) {
+  fk_err e = {0};
+  float *a = malloc(ref->numel * sizeof *a), *b = malloc(got->numel * sizeof *b);
+  CHECK(a && b && !fk_tensor_read(ref, a, &e) && !fk_tensor_read(got, b, &e), "%s: read: %s", what,
+        e.msg);
+  size_t bad = 0;
+  for (size_t i = 0; a && b && i < ref->numel; i++) bad += memcmp(&a[i], &b[i], sizeof *a) != 0;
+  CHECK(bad == 0, "%s: %zu of %zu values differ from the reference", what, bad, (size_t)ref->numel);
+  free(a);
+  free(b);
+}
+
+static void sampling(pair *p) {
+  static const struct {
+    fk_nn_resample mode;
+    int r;
+    int64_t x[4], y[4];
+  } cases[] = {{FK_NN_BILINEAR, 0, {2, 3, 7, 9}, {2, 3, 20, 31}},
+               {FK_NN_BILINEAR, 0, {1, 2, 33, 17}, {1, 2, 5, 4}},
+               {FK_NN_AVGPOOL2X2, 0, {2, 3, 9, 11}, {2, 3, 4, 5}},
+               {FK_NN_PIXEL_SHUFFLE, 2, {2, 8, 3, 5}, {2, 2, 6, 10}}};
+  fk_nn *nns[2] = {p->ref, p->fast};
+  fk_err e = {0};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    float *x = halfish(count(4, cases[i].x), -1, 1);
+    fk_tensor *t[2][2];
+    for (int d = 0; d < 2; d++) {
+      t[d][0] = test_tensor(nns[d], 4, cases[i].x, x);
+      t[d][1] = test_tensor(nns[d], 4, cases[i].y, NULL);
+      CHECK(!fk_nn_resample_op(nns[d], cases[i].mode, cases[i].r, t[d][0], t[d][1], &e),
+            "resample: %s", e.msg);
+    }
+    char what[64];
+    snprintf(what, sizeof what, "resample mode %d, case %zu", (int)cases[i].mode, i);
+    same_bits(what, t[0][1], t[1][1]);
+    for (int d = 0; d < 2; d++) fk_tensor_free(t[d][0]), fk_tensor_free(t[d][1]);
+    free(x);
+  }
+  int64_t sx[4] = {2, 5, 9, 13}, sf[4] = {2, 2, 9, 13};
+  float *x = halfish(count(4, sx), -1, 1), *f = halfish(count(4, sf), -6, 6);
+  fk_tensor *t[2][3];
+  for (int d = 0; d < 2; d++) {
+    t[d][0] = test_tensor(nns[d], 4, sx, x);
+    t[d][1] = test_tensor(nns[d], 4, sf, f);
+    t[d][2] = test_tensor(nns[d], 4, sx, NULL);
+    CHECK(!fk_nn_warp(nns[d], t[d][0], t[d][1], t[d][2], &e), "warp: %s", e.msg);
+  }
+  same_bits("warp", t[0][2], t[1][2]);
+  for (int d = 0; d < 2; d++)
+    for (int i = 0; i < 3; i++) fk_tensor_free(t[d][i]);
+  free(x), free(f);
+}
+
 /* Group norm (+SiLU) of values far from zero: the fast kernel must not
  * fold the mean into the shift (cancellation). */
 static void group_norm_offset(pair *p) {
@@ -229,6 +286,7 @@ int main(void) {
   attention(&p, 1, 77, 77, 2, 64, 1);
   attention(&p, 1, 600, 600, 1, 8, 1);
   attention(&p, 2, 130, 77, 2, 160, 0);
+  sampling(&p);
   group_norm_offset(&p);
   promotion(&p);
   devices();
