@@ -65,25 +65,42 @@ typedef struct warp_job {
   size_t c, h, w;
 } warp_job;
 
+/* A row is done in runs of WARP_RUN pixels: their source offsets and
+ * weights first, then channel by channel, so the inner loop is a plain
+ * loop over pixels (vectorised, with gathers) rather than one pixel's
+ * walk across every channel plane. */
+#define WARP_RUN 128
+
 FK_CPU_CLONES static void warp_rows(void *ctx, size_t lo, size_t hi, int worker) {
   (void)worker;
   const warp_job *j = ctx;
   const size_t c = j->c, h = j->h, w = j->w, hw = h * w;
+  uint32_t o00[WARP_RUN], o01[WARP_RUN], o10[WARP_RUN], o11[WARP_RUN];
+  float wx[WARP_RUN], wy[WARP_RUN];
   for (size_t row = lo; row < hi; row++) {
     const size_t b = row / h, oy = row % h;
     const float *fx = j->flow + (b * 2) * hw + oy * w, *fy = fx + hw;
-    for (size_t ox = 0; ox < w; ox++) {
-      float sx = (float)ox + fx[ox], sy = (float)oy + fy[ox];
-      sx = sx < 0 ? 0 : sx > (float)(w - 1) ? (float)(w - 1) : sx;
-      sy = sy < 0 ? 0 : sy > (float)(h - 1) ? (float)(h - 1) : sy;
-      size_t x0 = (size_t)sx, y0 = (size_t)sy;
-      size_t x1 = x0 + 1 < w ? x0 + 1 : w - 1, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-      float lx = sx - (float)x0, ly = sy - (float)y0;
+    for (size_t x0r = 0; x0r < w; x0r += WARP_RUN) {
+      const size_t n = w - x0r < WARP_RUN ? w - x0r : WARP_RUN;
+      for (size_t k = 0; k < n; k++) {
+        const size_t ox = x0r + k;
+        float sx = (float)ox + fx[ox], sy = (float)oy + fy[ox];
+        sx = sx < 0 ? 0 : sx > (float)(w - 1) ? (float)(w - 1) : sx;
+        sy = sy < 0 ? 0 : sy > (float)(h - 1) ? (float)(h - 1) : sy;
+        size_t x0 = (size_t)sx, y0 = (size_t)sy;
+        size_t x1 = x0 + 1 < w ? x0 + 1 : w - 1, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+        wx[k] = sx - (float)x0, wy[k] = sy - (float)y0;
+        o00[k] = (uint32_t)(y0 * w + x0), o01[k] = (uint32_t)(y0 * w + x1);
+        o10[k] = (uint32_t)(y1 * w + x0), o11[k] = (uint32_t)(y1 * w + x1);
+      }
       for (size_t ch = 0; ch < c; ch++) {
         const float *xp = j->x + (b * c + ch) * hw;
-        j->y[(b * c + ch) * hw + oy * w + ox] =
-            (1 - ly) * ((1 - lx) * xp[y0 * w + x0] + lx * xp[y0 * w + x1]) +
-            ly * ((1 - lx) * xp[y1 * w + x0] + lx * xp[y1 * w + x1]);
+        float *out = j->y + (b * c + ch) * hw + oy * w + x0r;
+        for (size_t k = 0; k < n; k++) {
+          const float lx = wx[k], ly = wy[k];
+          out[k] = (1 - ly) * ((1 - lx) * xp[o00[k]] + lx * xp[o01[k]]) +
+                   ly * ((1 - lx) * xp[o10[k]] + lx * xp[o11[k]]);
+        }
       }
     }
   }
