@@ -676,8 +676,9 @@ int fk_nn_resample_op(fk_nn *nn, fk_nn_resample mode, int r, const fk_tensor *x,
     if (mode == FK_NN_UPSAMPLE2X)
       fk_cpu_nearest(nn->cpu->pool, x->host, y->host, (size_t)y->shape[0] * g.oc, g.h, g.w, g.oh,
                      g.ow);
-    else if (g.total)
-      fk_cpu_resample(nn->cpu->pool, mode, (uint32_t)r, &g, x->host, y->host);
+    else
+      fk_cpu_resample(nn->cpu->pool, mode, (uint32_t)r, &g, (size_t)y->shape[0] * g.oc * g.oh,
+                      x->host, y->host);
     fk_cpu_prof_end(nn->cpu, mode == FK_NN_UPSAMPLE2X ? "nearest" : "resample", t0);
     return FK_OK;
   }

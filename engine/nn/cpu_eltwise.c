@@ -210,6 +210,41 @@ void fk_cpu_nearest(fk_cpu_pool *p, const float *x, float *y, size_t planes, siz
   fk_cpu_parallel_for(p, planes * oh, 1 + GRAIN / (ow + 1), nearest_range, &j);
 }
 
+/* The reference resampling and warp (cpu_ops.c, written by rows) with the
+ * rows spread over the pool: the same results, bit for bit. */
+typedef struct rows_job {
+  fk_nn_resample mode;
+  uint32_t r;
+  const fk_nn_rs *g;
+  const float *x, *flow;
+  float *y;
+  size_t c, h, w;
+} rows_job;
+
+static void resample_range(void *ctx, size_t lo, size_t hi, int worker) {
+  (void)worker;
+  const rows_job *j = ctx;
+  fk_nn_cpu_resample_rows(j->mode, j->r, j->g, j->x, j->y, lo, hi);
+}
+
+void fk_cpu_resample(fk_cpu_pool *p, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
+                     size_t rows, const float *x, float *y) {
+  rows_job j = {.mode = mode, .r = r, .g = g, .x = x, .y = y};
+  fk_cpu_parallel_for(p, rows, 1 + GRAIN / (g->ow + 1), resample_range, &j);
+}
+
+static void warp_range(void *ctx, size_t lo, size_t hi, int worker) {
+  (void)worker;
+  const rows_job *j = ctx;
+  fk_nn_cpu_warp_rows(j->x, j->flow, j->y, j->c, j->h, j->w, lo, hi);
+}
+
+void fk_cpu_warp(fk_cpu_pool *p, const float *x, const float *flow, float *y, size_t n, size_t c,
+                 size_t h, size_t w) {
+  rows_job j = {.x = x, .flow = flow, .y = y, .c = c, .h = h, .w = w};
+  fk_cpu_parallel_for(p, n * h, 1 + GRAIN / (w * c + 1), warp_range, &j);
+}
+
 typedef struct copy_job {
   const float *x;
   float *y;

@@ -130,10 +130,9 @@ void fk_cpu_bias_act(fk_cpu_pool *p, float *y, size_t rows, size_t cols, size_t 
 /* Nearest resampling of planes [h, w] -> [oh, ow] (torch's "nearest"). */
 void fk_cpu_nearest(fk_cpu_pool *p, const float *x, float *y, size_t planes, size_t h, size_t w,
                     size_t oh, size_t ow);
-/* cpu_sample.c: resample modes other than nearest, and the warp; results
- * bit-identical to cpu_ops.c's */
+/* The reference resampling (rows: N * C * OH) and warp on the pool. */
 void fk_cpu_resample(fk_cpu_pool *p, fk_nn_resample mode, uint32_t r, const fk_nn_rs *g,
-                     const float *x, float *y);
+                     size_t rows, const float *x, float *y);
 void fk_cpu_warp(fk_cpu_pool *p, const float *x, const float *flow, float *y, size_t n, size_t c,
                  size_t h, size_t w);
 void fk_cpu_copy_channels(fk_cpu_pool *p, const float *x, float *y, size_t n, size_t hw,

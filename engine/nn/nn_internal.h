@@ -63,10 +63,16 @@ typedef struct fk_nn_rs {
 } fk_nn_rs;
 void fk_nn_cpu_resample(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, const float *x,
                         float *y);
+/* output rows [lo, hi) of the N * C * OH (the CPU backend splits them) */
+void fk_nn_cpu_resample_rows(fk_nn_resample mode, uint32_t r, const fk_nn_rs *g, const float *x,
+                             float *y, size_t lo, size_t hi);
 void fk_nn_cpu_copy_channels(const float *x, float *y, size_t n, size_t hw, size_t count, size_t cx,
                              size_t sx, size_t cy, size_t dy);
 void fk_nn_cpu_warp(const float *x, const float *flow, float *y, size_t n, size_t c, size_t h,
                     size_t w);
+/* output rows [lo, hi) of the N * H */
+void fk_nn_cpu_warp_rows(const float *x, const float *flow, float *y, size_t c, size_t h, size_t w,
+                         size_t lo, size_t hi);
 
 typedef struct fk_nn_ct {
   uint32_t n, cin, h, w, cout, k, oh, ow;

@@ -123,9 +123,6 @@ static void attention(pair *p, int64_t b, int64_t lq, int64_t lk, int64_t h, int
   free(q), free(k), free(v);
 }
 
-/* Resampling and the warp on the pool: bit-identical to the reference
- * (the same arithmetic per element), odd sizes, flows reaching past the
- * edges. */
 static void same_bits(const char *what, fk_tensor *ref, fk_tensor *got) {
   fk_err e = {0};
   float *a = malloc(ref->numel * sizeof *a), *b = malloc(got->numel * sizeof *b);
@@ -138,6 +135,9 @@ static void same_bits(const char *what, fk_tensor *ref, fk_tensor *got) {
   free(b);
 }
 
+/* Resampling and the warp with their rows split over the pool: bit for
+ * bit what the reference gives in one piece, odd sizes, flows reaching
+ * past the edges. */
 static void sampling(pair *p) {
   static const struct {
     fk_nn_resample mode;

@@ -114,8 +114,9 @@ int main(void) {
   test_compare("linear f16", y, gy, LIMIT);
   fk_tensor_free(a), fk_tensor_free(ga), fk_tensor_free(b), fk_tensor_free(gb);
   fk_tensor_free(c), fk_tensor_free(gc), fk_tensor_free(y), fk_tensor_free(gy);
-  for (int keys = 77; keys <= 100; keys += 23) {
-    int64_t sq[4] = {2, 100, 4, 16}, sk[4] = {2, keys, 4, 16};
+  static const int64_t keys[2] = {77, 100};
+  for (int i = 0; i < 2; i++) {
+    int64_t sq[4] = {2, 100, 4, 16}, sk[4] = {2, keys[i], 4, 16};
     twin(&p, 4, sq, -2, 2, &a, &ga, 0);
     twin(&p, 4, sk, -2, 2, &b, &gb, 0);
     twin(&p, 4, sk, -1, 1, &c, &gc, 0);
@@ -123,7 +124,7 @@ int main(void) {
     CHECK(!fk_nn_attention(p.cpu, a, b, c, y, 0, &e) &&
               !fk_nn_attention(p.gpu, ga, gb, gc, gy, 0, &e),
           "%s", e.msg);
-    test_compare(keys == 77 ? "cross-attention f16" : "self-attention f16", y, gy, LIMIT);
+    test_compare(i ? "self-attention f16" : "cross-attention f16", y, gy, LIMIT);
     fk_tensor_free(a), fk_tensor_free(ga), fk_tensor_free(b), fk_tensor_free(gb);
     fk_tensor_free(c), fk_tensor_free(gc), fk_tensor_free(y), fk_tensor_free(gy);
   }
